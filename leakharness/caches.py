@@ -1,0 +1,85 @@
+"""Caches that fill up and stop: emptied between cycles so they read as flat.
+
+Like CPython's refleak hunter, the harness empties interpreter and stdlib
+caches after every cycle, and the caches users register. It also empties the
+bounded ``functools.lru_cache`` wrappers that the cycle is filling (their
+size grew during warm-up): ``maxsize=128`` is the default, and filling one
+with a new key per cycle takes 128 cycles. Caches that did not grow are left
+alone, so a zero-argument ``lru_cache`` singleton stays a singleton, and so
+are unbounded ones, because growing without bound is the leak to find.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import functools
+import gc
+import re
+import struct
+from collections.abc import Callable
+
+Clear = Callable[[], object]
+
+_USER_CLEARERS: list[Clear] = []
+_LRU_TYPE = type(functools.lru_cache(maxsize=1)(len))
+
+
+def register_cache(clear: Clear) -> Clear:
+    """Call ``clear`` between cycles (usable as a decorator); returns it."""
+    if not callable(clear):
+        raise TypeError(f"register_cache needs a callable (got {clear!r})")
+    if clear not in _USER_CLEARERS:
+        _USER_CLEARERS.append(clear)
+    return clear
+
+
+def unregister_cache(clear: Clear) -> None:
+    """Stop calling ``clear`` between cycles."""
+    if clear in _USER_CLEARERS:
+        _USER_CLEARERS.remove(clear)
+
+
+def _stdlib_clearers() -> list[Clear]:
+    clearers: list[Clear] = [re.purge, struct._clearcache]
+    compile_pattern = getattr(fnmatch, "_compile_pattern", None)
+    if hasattr(compile_pattern, "cache_clear"):
+        clearers.append(compile_pattern.cache_clear)
+    return clearers
+
+
+def _bounded_lru_sizes() -> dict[int, tuple[object, int]]:
+    sizes = {}
+    for obj in gc.get_objects():
+        if isinstance(obj, _LRU_TYPE):
+            info = obj.cache_info()
+            if info.maxsize is not None:
+                sizes[id(obj)] = (obj, info.currsize)
+    return sizes
+
+
+class CacheClearer:
+    """Empties the known caches after every cycle.
+
+    Create it before warm-up and call ``adopt_filling_caches`` after it.
+    """
+
+    def __init__(self) -> None:
+        self._lru_before = _bounded_lru_sizes()
+        self._clearers: tuple[Clear, ...] = tuple(_stdlib_clearers() + _USER_CLEARERS)
+
+    def adopt_filling_caches(self) -> int:
+        """Add the bounded lru caches that grew since creation; return how many."""
+        filling: list[Clear] = []
+        for key, (wrapper, size) in _bounded_lru_sizes().items():
+            before = self._lru_before.get(key)
+            if before is None or before[0] is not wrapper or size > before[1]:
+                if size > 0:
+                    filling.append(wrapper.cache_clear)  # type: ignore[attr-defined]
+        self._lru_before = {}
+        self._clearers += tuple(filling)
+        self()
+        return len(filling)
+
+    def __call__(self) -> None:
+        for clear in self._clearers:
+            clear()

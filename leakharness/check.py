@@ -1,0 +1,38 @@
+"""``check(fn)``: examine a cycle from a REPL, pdb or notebook."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from leakharness.config import Settings
+from leakharness.examine import examine
+from leakharness.report.model import Report
+
+
+def check(cycle: Any, /, *args: Any, settings: Settings | None = None, **kwargs: Any) -> Report:
+    """Repeat ``cycle(*args, **kwargs)`` and return the Report of that one cycle.
+
+    Keywords named like a ``Settings`` field (``max_cycles``, ``warmup``, ...)
+    configure the harness; the others are passed to the cycle. The report
+    prints itself as rich tables; ``report.to_dict()`` is its JSON form.
+    """
+    settings, kwargs = split_options(settings or Settings(), kwargs)
+    bound = functools.partial(cycle, *args, **kwargs) if args or kwargs else cycle
+    test = examine(bound, settings, test_id=_name(cycle))
+    return Report(tests=(test,), settings=settings.to_dict(), seconds=test.seconds)
+
+
+def split_options(settings: Settings, kwargs: dict[str, Any]) -> tuple[Settings, dict[str, Any]]:
+    """Apply the keywords that name Settings fields; return the rest."""
+    from leakharness.config import FIELD_NAMES
+
+    options = {k: v for k, v in kwargs.items() if k in FIELD_NAMES}
+    rest = {k: v for k, v in kwargs.items() if k not in FIELD_NAMES}
+    return (settings.replace(**options) if options else settings), rest
+
+
+def _name(cycle: Any) -> str:
+    module = getattr(cycle, "__module__", None) or ""
+    name = getattr(cycle, "__qualname__", None) or repr(cycle)
+    return f"{module}.{name}" if module and module != "__main__" else name

@@ -1,0 +1,161 @@
+"""``python -m leakharness TARGET...``: hunt leaks in unittest tests.
+
+Exit status: 0 when nothing leaked, 1 when something leaked or errored,
+2 on usage errors. Also the pre-commit hook's entry point.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from leakharness.config import Settings, find_pyproject
+from leakharness.errors import LeakHarnessError
+from leakharness.hunt import hunt
+from leakharness.report.console import Detail, bars_for, render_report
+from leakharness.report.json_report import check_writable, write_json
+from leakharness.resources import Resource
+from leakharness.targets import load_tests
+
+EXIT_CLEAN, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+DESCRIPTION = """\
+Repeat unittest tests as cycles and report what they leak.
+
+TARGET is a folder (tests discovered from test*.py), a .py file, a dotted
+module, or a unittest id (module.Class.test_x). Plain TestCase tests are
+repeated as cycles: setUp + test + tearDown, with gc.collect() between.
+LeakTestCase tests run as written and their findings join the report.
+A test that fails on its own is reported as an error, never as a leak.
+"""
+
+EPILOG = """\
+resources: heap (Python allocated blocks, confirmed with tracemalloc), objects
+(gc-tracked), rss (process memory), fds, threads, native_threads, garbage.
+Defaults come from [tool.leakharness] in the nearest pyproject.toml.
+
+exit status: 0 nothing leaked, 1 a leak or an error, 2 usage error.
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # one line, exit 2
+        self.exit(EXIT_USAGE, f"leakharness: error: {message}\n(see leakharness --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from leakharness import __version__
+
+    parser = _Parser(
+        prog="leakharness",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("targets", nargs="+", metavar="TARGET", help="what to run (see above)")
+    run = parser.add_argument_group("cycles")
+    run.add_argument("-n", "--cycles", type=int, metavar="N", help="most cycles per test (default 300)")
+    run.add_argument("--min-cycles", type=int, metavar="N", help="fewest cycles before a verdict (default 30)")
+    run.add_argument("-w", "--warmup", type=int, metavar="N", help="untimed cycles before measuring (default 5)")
+    run.add_argument("--time-budget", type=float, metavar="S", help="seconds of detection per test (default 20)")
+    run.add_argument("--locate-cycles", type=int, metavar="N", help="traced cycles to locate a leak (default 20)")
+    run.add_argument("--resources", metavar="LIST", help="comma-separated resources to watch (default all)")
+    run.add_argument(
+        "--tolerance", action="append", default=[], metavar="RES=N",
+        help="accepted growth per cycle, e.g. rss=65536 (repeatable)",
+    )
+    run.add_argument("--pattern", default="test*.py", help="file pattern for folders (default test*.py)")
+    run.add_argument("--config", type=Path, metavar="PYPROJECT", help="read [tool.leakharness] from this file")
+    out = parser.add_argument_group("output")
+    out.add_argument("--json", type=Path, metavar="PATH", help="also write the report as JSON")
+    out.add_argument("--lines", type=int, metavar="N", help="top allocating lines shown (default 10)")
+    out.add_argument("--depth", type=int, metavar="N", help="traceback frames per line (default 5)")
+    out.add_argument("-q", "--quiet", action="store_true", help="one line per test")
+    out.add_argument("-v", "--verbose", action="store_true", help="tables for clean tests too, and notes")
+    parser.add_argument("--version", action="version", version=f"leakharness {__version__}")
+    return parser
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    config = args.config or find_pyproject(Path.cwd())
+    if args.config is not None and not args.config.is_file():
+        raise LeakHarnessError(f"--config {args.config}: no such file")
+    settings = Settings.from_pyproject(config) if config else Settings()
+    changes: dict[str, Any] = {}
+    for option, name in (
+        ("cycles", "max_cycles"), ("min_cycles", "min_cycles"), ("warmup", "warmup"),
+        ("time_budget", "time_budget"), ("locate_cycles", "locate_cycles"),
+        ("lines", "top_lines"), ("depth", "traceback_depth"),
+    ):
+        if getattr(args, option) is not None:
+            changes[name] = getattr(args, option)
+    if args.cycles is not None and args.min_cycles is None and args.cycles < settings.min_cycles:
+        changes["min_cycles"] = args.cycles
+    if args.resources:
+        changes["resources"] = [name for name in args.resources.split(",") if name.strip()]
+    if args.tolerance:
+        changes["tolerances"] = {**settings.tolerances, **_tolerances(args.tolerance)}
+    return settings.replace(**changes)
+
+
+def _tolerances(items: list[str]) -> dict[Resource | str, float]:
+    parsed: dict[Resource | str, float] = {}
+    for item in items:
+        name, sep, amount = item.partition("=")
+        try:
+            parsed[name] = float(amount)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise LeakHarnessError(f"--tolerance must look like RES=NUMBER (got {item!r})")
+    return parsed
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    console = Console(stderr=False)
+    errors = Console(stderr=True)
+    try:
+        settings = settings_from(args)
+        if args.json is not None:
+            check_writable(args.json)
+        tests = load_tests(args.targets, pattern=args.pattern)
+    except LeakHarnessError as err:
+        errors.print(f"leakharness: error: {err}", markup=False, highlight=False)
+        return EXIT_USAGE
+    detail = Detail.QUIET if args.quiet else Detail.VERBOSE if args.verbose else Detail.NORMAL
+    try:
+        report = _run(tests, settings, console, detail)
+    except KeyboardInterrupt:
+        errors.print("leakharness: interrupted", markup=False)
+        return 130
+    console.print(*render_report(report, detail, bars_for(console)))
+    if args.json is not None:
+        try:
+            write_json(report, args.json)
+        except OSError as err:
+            errors.print(f"leakharness: error: cannot write {args.json}: {err}", markup=False)
+            return EXIT_USAGE
+    return EXIT_FAILED if report.failed else EXIT_CLEAN
+
+
+def _run(tests: list[Any], settings: Settings, console: Console, detail: Detail) -> Any:
+    if not console.is_terminal or detail is Detail.QUIET:
+        return hunt(tests, settings)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("hunting", total=len(tests))
+
+        def advance(index: int, total: int, test_id: str) -> None:
+            progress.update(task, completed=index, description=test_id.rsplit(".", 2)[-1][:40])
+
+        return hunt(tests, settings, advance)
+
+
+def entry_point() -> None:
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""Run settings: one frozen, validated value, with defaults from pyproject.toml."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from leakharness.errors import LeakHarnessError
+from leakharness.resources import Resource
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+
+def _all_resources() -> tuple[Resource, ...]:
+    return tuple(Resource)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How a cycle is repeated and judged.
+
+    ``min_cycles``..``max_cycles`` bound the detection phase, which stops as
+    soon as every resource has a clear verdict or ``time_budget`` seconds
+    have passed. ``tolerances`` maps a resource to the growth per cycle that
+    is still accepted (bytes for RSS, a count for the others).
+    """
+
+    warmup: int = 5
+    min_cycles: int = 30
+    max_cycles: int = 300
+    time_budget: float = 20.0
+    locate_cycles: int = 20
+    top_lines: int = 10
+    traceback_depth: int = 5
+    resources: tuple[Resource, ...] = field(default_factory=_all_resources)
+    tolerances: Mapping[Resource, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _at_least("warmup", self.warmup, 0)
+        _at_least("min_cycles", self.min_cycles, 1)
+        _at_least("max_cycles", self.max_cycles, self.min_cycles, "min_cycles")
+        _at_least("locate_cycles", self.locate_cycles, 2)
+        _at_least("top_lines", self.top_lines, 0)
+        _at_least("traceback_depth", self.traceback_depth, 1)
+        if not isinstance(self.time_budget, (int, float)) or self.time_budget <= 0:
+            raise LeakHarnessError(f"time_budget must be > 0 seconds (got {self.time_budget!r})")
+        object.__setattr__(self, "resources", _resources(self.resources))
+        object.__setattr__(self, "tolerances", _tolerances(self.tolerances))
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with ``changes`` applied; unknown names raise LeakHarnessError."""
+        unknown = sorted(set(changes) - FIELD_NAMES)
+        if unknown:
+            raise LeakHarnessError(
+                f"unknown setting {unknown[0]!r} (known: {', '.join(sorted(FIELD_NAMES))})"
+            )
+        return dataclasses.replace(self, **changes)
+
+    def tolerance(self, resource: Resource) -> float:
+        return self.tolerances.get(resource, 0.0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "warmup": self.warmup,
+            "min_cycles": self.min_cycles,
+            "max_cycles": self.max_cycles,
+            "time_budget": self.time_budget,
+            "locate_cycles": self.locate_cycles,
+            "top_lines": self.top_lines,
+            "traceback_depth": self.traceback_depth,
+            "resources": [r.value for r in self.resources],
+            "tolerances": {r.value: v for r, v in self.tolerances.items()},
+        }
+
+    @classmethod
+    def from_pyproject(cls, path: Path) -> Settings:
+        """Settings from the ``[tool.leakharness]`` table of ``path``, if any."""
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as err:
+            raise LeakHarnessError(f"cannot read settings from {path}: {err}") from err
+        table = data.get("tool", {}).get("leakharness", {})
+        if not isinstance(table, dict):
+            raise LeakHarnessError(f"[tool.leakharness] in {path} must be a table")
+        try:
+            return cls().replace(**{k.replace("-", "_"): v for k, v in table.items()})
+        except LeakHarnessError as err:
+            raise LeakHarnessError(f"{path} [tool.leakharness]: {err}") from err
+
+
+FIELD_NAMES = frozenset(f.name for f in fields(Settings))
+
+
+def find_pyproject(start: Path) -> Path | None:
+    """The nearest pyproject.toml at or above ``start`` that has [tool.leakharness]."""
+    for folder in (start, *start.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file() and "[tool.leakharness]" in candidate.read_text(errors="replace"):
+            return candidate
+    return None
+
+
+def _at_least(name: str, value: object, low: int, low_name: str | None = None) -> None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise LeakHarnessError(f"{name} must be an integer (got {value!r})")
+    if value < low:
+        bound = f"{low_name} ({low})" if low_name else str(low)
+        raise LeakHarnessError(f"{name} must be >= {bound} (got {value})")
+
+
+def _resources(value: Iterable[Resource | str]) -> tuple[Resource, ...]:
+    if isinstance(value, (str, Resource)):
+        value = [value]
+    try:
+        chosen = tuple(r if isinstance(r, Resource) else Resource.parse(r) for r in value)
+    except ValueError as err:
+        raise LeakHarnessError(str(err)) from err
+    if not chosen:
+        raise LeakHarnessError("resources must name at least one resource (got none)")
+    return tuple(dict.fromkeys(chosen))
+
+
+def _tolerances(value: Mapping[Resource | str, float]) -> Mapping[Resource, float]:
+    parsed: dict[Resource, float] = {}
+    for key, amount in dict(value).items():
+        try:
+            resource = key if isinstance(key, Resource) else Resource.parse(key)
+        except ValueError as err:
+            raise LeakHarnessError(f"tolerances: {err}") from err
+        if not isinstance(amount, (int, float)) or isinstance(amount, bool) or amount < 0:
+            raise LeakHarnessError(
+                f"tolerance for {resource.value} must be a number >= 0 (got {amount!r})"
+            )
+        parsed[resource] = float(amount)
+    return MappingProxyType(parsed)

@@ -1,0 +1,119 @@
+"""The one core call: detect, judge, and (only when suspicious) locate and confirm."""
+
+from __future__ import annotations
+
+from time import perf_counter
+
+from leakharness.caches import CacheClearer
+from leakharness.config import Settings
+from leakharness.errors import LeakHarnessError
+from leakharness.locate import Location, locate
+from leakharness.probes import make_probes
+from leakharness.report.model import ResourceResult, TestReport
+from leakharness.resources import Resource
+from leakharness.runner import Cycle, Detection, detect
+from leakharness.state import preserved_state
+from leakharness.verdict import Judgement, Verdict, combine
+
+
+def examine(cycle: Cycle, settings: Settings | None = None, test_id: str = "") -> TestReport:
+    """Repeat ``cycle`` and report what it leaks. Exceptions from the cycle
+    propagate unchanged, after the process state has been restored."""
+    if not callable(cycle):
+        raise LeakHarnessError(f"cycle must be callable (got {cycle!r})")
+    settings = settings or Settings()
+    test_id = test_id or getattr(cycle, "__qualname__", repr(cycle))
+    probe_set = make_probes(settings.resources)
+    started = perf_counter()
+    location = None
+    with preserved_state() as state:
+        clear_caches = CacheClearer()
+        detection = detect(cycle, probe_set.probes, settings, state, clear_caches)
+        froze = state.froze
+        if any(_suspicious(j) for j in detection.judgements.values()):
+            location = locate(cycle, settings.locate_cycles, settings.warmup, state, clear_caches)
+    results = tuple(
+        sorted(
+            (_result(r, j, detection, location) for r, j in detection.judgements.items()),
+            key=lambda result: result.sort_key,
+        )
+    )
+    verdict = combine(r.verdict for r in results)
+    notes = list(probe_set.notes)
+    if not froze:
+        notes.append("gc.freeze() was already in use: collections cost more, gc objects count all")
+    notes.append(f"detection stopped: {detection.stopped}")
+    show_lines = verdict in (Verdict.LEAK, Verdict.INCONCLUSIVE) and location is not None
+    return TestReport(
+        id=test_id,
+        verdict=verdict,
+        cycles=detection.cycles,
+        seconds=perf_counter() - started,
+        resources=results,
+        lines=_trim(location, settings) if show_lines else (),
+        types=location.types[: settings.top_lines] if show_lines and location else (),
+        located_cycles=location.cycles if location else 0,
+        reason=_summary(results),
+        notes=tuple(notes),
+    )
+
+
+def _suspicious(judgement: Judgement) -> bool:
+    return judgement.verdict is Verdict.LEAK or (
+        judgement.verdict is Verdict.INCONCLUSIVE and judgement.total_growth > 0
+    )
+
+
+def _result(
+    resource: Resource, judgement: Judgement, detection: Detection, location: Location | None
+) -> ResourceResult:
+    verdict, reason = judgement.verdict, judgement.reason
+    if location is not None and _suspicious(judgement):
+        verdict, reason = _confirm(resource, judgement, location)
+    return ResourceResult(
+        resource=resource,
+        verdict=verdict,
+        growth_per_cycle=judgement.growth_per_cycle if verdict is not Verdict.CLEAN else 0.0,
+        total_growth=judgement.total_growth,
+        reason=reason,
+        series=tuple(detection.samples.series(resource)),
+    )
+
+
+def _confirm(resource: Resource, judgement: Judgement, location: Location) -> tuple[Verdict, str]:
+    """Heap and object counts have interpreter noise (free lists, caches):
+    a suspicion stands only if traced allocations or tracked types grow too."""
+    if resource is Resource.HEAP and not location.lines:
+        return Verdict.CLEAN, (
+            f"blocks grew ({judgement.reason}) but traced allocations did not over "
+            f"{location.cycles} cycles: interpreter free lists or caches"
+        )
+    if resource is Resource.OBJECTS and not location.types:
+        return Verdict.CLEAN, (
+            f"count grew ({judgement.reason}) but no type kept growing over "
+            f"{location.cycles} cycles"
+        )
+    return judgement.verdict, judgement.reason
+
+
+def _trim(location: Location | None, settings: Settings) -> tuple:
+    if location is None:
+        return ()
+    from dataclasses import replace
+
+    return tuple(
+        replace(line, traceback=line.traceback[: settings.traceback_depth])
+        for line in location.lines[: settings.top_lines]
+    )
+
+
+def _summary(results: tuple[ResourceResult, ...]) -> str:
+    leaks = [r for r in results if r.verdict is Verdict.LEAK]
+    if leaks:
+        return "leaks " + ", ".join(
+            f"{r.resource.label} {r.growth_per_cycle:+.3g} {r.resource.unit}/cycle" for r in leaks
+        )
+    unsure = [r for r in results if r.verdict is Verdict.INCONCLUSIVE]
+    if unsure:
+        return "inconclusive: " + "; ".join(f"{r.resource.label}: {r.reason}" for r in unsure)
+    return "no resource grew"

@@ -1,0 +1,52 @@
+"""Where a source file belongs: the harness, the standard library, or user code.
+
+User code is everything else, third-party packages included: a leak inside
+an installed library is that library's line, and it is worth showing.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sysconfig
+from enum import Enum
+from pathlib import Path
+
+_PACKAGE_DIR = str(Path(__file__).resolve().parent) + os.sep
+
+
+class Origin(Enum):
+    HARNESS = "harness"
+    STDLIB = "stdlib"
+    USER = "user"
+
+
+def _stdlib_dirs() -> tuple[str, ...]:
+    paths = sysconfig.get_paths()
+    dirs = {os.path.realpath(paths[key]) + os.sep for key in ("stdlib", "platstdlib") if key in paths}
+    return tuple(sorted(dirs))
+
+
+def _third_party_dirs() -> tuple[str, ...]:
+    paths = sysconfig.get_paths()
+    dirs = {os.path.realpath(paths[key]) + os.sep for key in ("purelib", "platlib") if key in paths}
+    return tuple(sorted(dirs))
+
+
+_STDLIB = _stdlib_dirs()
+_THIRD_PARTY = _third_party_dirs()
+
+
+@functools.lru_cache(maxsize=4096)
+def origin(filename: str) -> Origin:
+    """Classify ``filename`` as it appears in a traceback."""
+    if filename.startswith("<frozen "):
+        return Origin.STDLIB
+    real = os.path.realpath(filename) if not filename.startswith("<") else filename
+    if real.startswith(_PACKAGE_DIR):
+        return Origin.HARNESS
+    if "site-packages" in real or "dist-packages" in real or real.startswith(_THIRD_PARTY):
+        return Origin.USER
+    if real.startswith(_STDLIB):
+        return Origin.STDLIB
+    return Origin.USER

@@ -1,0 +1,191 @@
+"""Hunt mode: run existing unittest tests as cycles (setUp + test + tearDown).
+
+Each test first runs once as written. One that fails, errors or skips is
+reported as such and never hunted. ``LeakTestCase`` tests, and methods
+decorated with ``no_leaks``, run as written and their findings join the
+report. Class and module fixtures run once around the tests they serve.
+"""
+
+from __future__ import annotations
+
+import sys
+import unittest
+from collections.abc import Callable
+from time import perf_counter
+from typing import Any
+
+from leakharness.config import Settings
+from leakharness.examine import examine
+from leakharness.report.model import Report, TestReport
+from leakharness.testcase import LeakTestCase, add_listener, remove_listener
+from leakharness.verdict import Verdict
+
+Progress = Callable[[int, int, str], None]
+
+
+class TestFailed(Exception):
+    """A hunted test failed or errored on a later cycle."""
+
+    __test__ = False
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+def hunt(tests: list[unittest.TestCase], settings: Settings, progress: Progress | None = None) -> Report:
+    """Examine every test and return the run's Report."""
+    started = perf_counter()
+    reports: list[TestReport] = []
+    fixtures = _Fixtures()
+    try:
+        for index, test in enumerate(tests):
+            if progress:
+                progress(index, len(tests), test.id())
+            failure = fixtures.enter(test)
+            reports.extend([failure] if failure else examine_test(test, settings))
+    finally:
+        fixtures.close()
+    return Report(tests=tuple(reports), settings=settings.to_dict(), seconds=perf_counter() - started)
+
+
+def examine_test(test: unittest.TestCase, settings: Settings) -> list[TestReport]:
+    """The reports of one test: hunted, or its own findings if it runs as written."""
+    if _runs_as_written(test):
+        return _run_as_written(test)
+    first = _run_once(test)
+    if first is not None:
+        return [first]
+    try:
+        return [examine(_cycle_of(test), settings, test_id=test.id())]
+    except TestFailed as failed:
+        return [TestReport(test.id(), Verdict.ERROR, reason="failed on a repeated cycle", error=failed.text)]
+
+
+def _runs_as_written(test: unittest.TestCase) -> bool:
+    method = getattr(test, getattr(test, "_testMethodName", ""), None)
+    return isinstance(test, LeakTestCase) or getattr(method, "__leakharness__", False)
+
+
+def _outcome(test: unittest.TestCase, result: unittest.TestResult) -> TestReport | None:
+    """None for a pass; otherwise the report of the skip, failure or error."""
+    if result.skipped:
+        return TestReport(test.id(), Verdict.SKIPPED, reason=str(result.skipped[0][1]))
+    problems = result.errors + result.failures
+    if problems:
+        return TestReport(test.id(), Verdict.ERROR, reason="the test failed on its own", error=problems[0][1])
+    if result.unexpectedSuccesses:
+        return TestReport(test.id(), Verdict.ERROR, reason="unexpected success")
+    if result.expectedFailures:
+        return TestReport(test.id(), Verdict.SKIPPED, reason="expected failure: not hunted")
+    return None
+
+
+def _fresh(test: unittest.TestCase) -> unittest.TestCase:
+    return type(test)(test._testMethodName)
+
+
+def _run_once(test: unittest.TestCase) -> TestReport | None:
+    result = unittest.TestResult()
+    _fresh(test).run(result)
+    return _outcome(test, result)
+
+
+def _cycle_of(test: unittest.TestCase) -> Callable[[], None]:
+    def cycle() -> None:
+        result = unittest.TestResult()
+        _fresh(test).run(result)
+        if not result.wasSuccessful() or result.skipped:
+            problems = result.errors + result.failures
+            raise TestFailed(problems[0][1] if problems else "skipped on a repeated cycle")
+
+    return cycle
+
+
+def _run_as_written(test: unittest.TestCase) -> list[TestReport]:
+    findings: list[TestReport] = []
+    add_listener(findings.append)
+    result = unittest.TestResult()
+    try:
+        started = perf_counter()
+        test.run(result)
+        seconds = perf_counter() - started
+    finally:
+        remove_listener(findings.append)
+    named = [_renamed(f, test.id(), i) for i, f in enumerate(findings)]
+    leaked = any(f.verdict is Verdict.LEAK for f in named)
+    if result.errors or (result.failures and not leaked) or not named:
+        outcome = _outcome(test, result)
+        if outcome is not None:
+            return [outcome]
+    if named:
+        return named
+    return [TestReport(test.id(), Verdict.CLEAN, seconds=seconds, reason="ran as written: no leak assertion in it")]
+
+
+def _renamed(report: TestReport, test_id: str, index: int) -> TestReport:
+    from dataclasses import replace
+
+    return replace(report, id=test_id if index == 0 else f"{test_id}#{index + 1}")
+
+
+class _Fixtures:
+    """Runs setUpModule/setUpClass once before a class's first test and the
+    matching teardowns after its last, as unittest's suite does."""
+
+    def __init__(self) -> None:
+        self._class: type | None = None
+        self._module: str | None = None
+        self._class_error: str | None = None
+        self._module_error: str | None = None
+
+    def enter(self, test: unittest.TestCase) -> TestReport | None:
+        cls = type(test)
+        if cls.__module__ != self._module:
+            self._leave_class()
+            self._leave_module()
+            self._module = cls.__module__
+            self._module_error = _call(sys.modules.get(self._module), "setUpModule")
+        if cls is not self._class:
+            self._leave_class()
+            self._class = cls
+            if not getattr(cls, "__unittest_skip__", False):
+                self._class_error = _call(cls, "setUpClass")
+        if getattr(cls, "__unittest_skip__", False):
+            why = getattr(cls, "__unittest_skip_why__", "")
+            return TestReport(test.id(), Verdict.SKIPPED, reason=f"class skipped: {why}")
+        error = self._module_error or self._class_error
+        if error:
+            return TestReport(test.id(), Verdict.ERROR, reason="a fixture failed", error=error)
+        return None
+
+    def close(self) -> None:
+        self._leave_class()
+        self._leave_module()
+
+    def _leave_class(self) -> None:
+        if self._class is not None and not self._class_error:
+            if not getattr(self._class, "__unittest_skip__", False):
+                _call(self._class, "tearDownClass")
+                _call(self._class, "doClassCleanups")
+        self._class, self._class_error = None, None
+
+    def _leave_module(self) -> None:
+        if self._module is not None and not self._module_error:
+            _call(sys.modules.get(self._module), "tearDownModule")
+            unittest.case.doModuleCleanups()
+        self._module, self._module_error = None, None
+
+
+def _call(owner: Any, name: str) -> str | None:
+    """Call ``owner.name()`` if it exists; the formatted traceback if it raises."""
+    function = getattr(owner, name, None)
+    if function is None:
+        return None
+    try:
+        function()
+    except Exception:
+        import traceback
+
+        return traceback.format_exc()
+    return None

@@ -1,0 +1,212 @@
+"""The locate phase: trace allocations over extra cycles and rank the lines that grow.
+
+Tracing starts after detection, then ``warmup`` traced cycles run before the
+first snapshot (starting mid-run makes a ring buffer look like a leak: old,
+untraced slots are replaced by traced ones). Three snapshots split the traced
+cycles into two halves; a line *grows* when it gains in both halves, which
+drops one-off allocations such as a dict resize. Each allocation is charged
+to its innermost frame in user code; the harness's own allocations are dropped.
+"""
+
+from __future__ import annotations
+
+import gc
+import linecache
+import tracemalloc
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import objgraph
+
+from leakharness.caches import CacheClearer
+from leakharness.frames import Origin, origin
+from leakharness.runner import Cycle, run_cycle
+from leakharness.state import ProcessState
+
+TRACE_FRAMES = 32
+Site = tuple[str, int]
+
+
+@dataclass(frozen=True, order=True)
+class Frame:
+    """One frame of a traceback."""
+
+    file: str
+    line: int
+
+    @property
+    def source(self) -> str:
+        return linecache.getline(self.file, self.line).strip()
+
+    def to_dict(self) -> dict[str, object]:
+        return {"file": self.file, "line": self.line, "source": self.source}
+
+
+@dataclass(frozen=True)
+class Line:
+    """A source line whose live allocations grow per cycle."""
+
+    file: str
+    line: int
+    size_per_cycle: float
+    count_per_cycle: float
+    traceback: tuple[Frame, ...] = ()
+    in_user_code: bool = True
+
+    @property
+    def source(self) -> str:
+        return linecache.getline(self.file, self.line).strip()
+
+    @property
+    def sort_key(self) -> tuple[bool, float, float]:
+        return (not self.in_user_code, -self.size_per_cycle, -self.count_per_cycle)
+
+    def __repr__(self) -> str:
+        return (
+            f"<Line {self.file}:{self.line} size={self.size_per_cycle:+.1f} B/cycle "
+            f"count={self.count_per_cycle:+.2f}/cycle>"
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "source": self.source,
+            "size_per_cycle": self.size_per_cycle,
+            "count_per_cycle": self.count_per_cycle,
+            "in_user_code": self.in_user_code,
+            "traceback": [f.to_dict() for f in self.traceback],
+        }
+
+
+@dataclass(frozen=True)
+class TypeGrowth:
+    """A type whose gc-tracked instances grow per cycle."""
+
+    name: str
+    per_cycle: float
+
+    def to_dict(self) -> dict[str, object]:
+        return {"type": self.name, "per_cycle": self.per_cycle}
+
+
+@dataclass(frozen=True)
+class Location:
+    """What the traced cycles kept: ranked lines and growing types."""
+
+    cycles: int
+    lines: tuple[Line, ...]
+    types: tuple[TypeGrowth, ...] = field(default=())
+
+    @property
+    def size_per_cycle(self) -> float:
+        return sum(line.size_per_cycle for line in self.lines)
+
+    @property
+    def count_per_cycle(self) -> float:
+        return sum(line.count_per_cycle for line in self.lines)
+
+
+@dataclass
+class _Tally:
+    size: int = 0
+    count: int = 0
+    user: bool = True
+    biggest: int = -1
+    traceback: tuple[Frame, ...] = ()
+
+
+def locate(
+    cycle: Cycle,
+    cycles: int,
+    warmup: int,
+    state: ProcessState,
+    clear_caches: CacheClearer,
+) -> Location:
+    """Count growing types over ``cycles`` untraced cycles, then run
+    ``warmup`` + ``cycles`` traced cycles and rank the lines that grew."""
+    half = max(1, cycles // 2)
+    types = _growing_types(cycle, clear_caches, 2 * half)
+    state.start_tracing(TRACE_FRAMES)
+    for _ in range(warmup):
+        run_cycle(cycle, clear_caches)
+    snapshots = [_tallies(tracemalloc.take_snapshot())]
+    for _ in range(2):
+        for _ in range(half):
+            run_cycle(cycle, clear_caches)
+        snapshots.append(_tallies(tracemalloc.take_snapshot()))
+    return Location(cycles=2 * half, lines=_growing_lines(*snapshots, cycles=2 * half), types=types)
+
+
+def _site(frames: Iterable[tracemalloc.Frame]) -> tuple[Site, bool, tuple[Frame, ...]] | None:
+    """The frame to charge: innermost in user code (None for the harness's own)."""
+    innermost_first = [Frame(f.filename, f.lineno) for f in frames]
+    for index, frame in enumerate(innermost_first):
+        kind = origin(frame.file)
+        if kind is Origin.HARNESS:
+            return None
+        if kind is Origin.USER:
+            return (frame.file, frame.line), True, tuple(innermost_first[index:])
+    if not innermost_first:
+        return None
+    first = innermost_first[0]
+    return (first.file, first.line), False, tuple(innermost_first)
+
+
+def _tallies(snapshot: tracemalloc.Snapshot) -> dict[Site, _Tally]:
+    tallies: dict[Site, _Tally] = {}
+    for stat in snapshot.statistics("traceback"):
+        found = _site(reversed(stat.traceback))
+        if found is None:
+            continue
+        site, user, frames = found
+        tally = tallies.setdefault(site, _Tally(user=user))
+        tally.size += stat.size
+        tally.count += stat.count
+        if stat.size > tally.biggest:
+            tally.biggest, tally.traceback = stat.size, frames
+    return tallies
+
+
+def _growing_lines(
+    first: dict[Site, _Tally], middle: dict[Site, _Tally], last: dict[Site, _Tally], cycles: int
+) -> tuple[Line, ...]:
+    empty = _Tally()
+    lines = []
+    for site, end in last.items():
+        start, mid = first.get(site, empty), middle.get(site, empty)
+        count_grew = mid.count > start.count and end.count > mid.count
+        size_grew = mid.size > start.size and end.size > mid.size
+        if count_grew or size_grew:
+            lines.append(
+                Line(
+                    file=site[0],
+                    line=site[1],
+                    size_per_cycle=(end.size - start.size) / cycles,
+                    count_per_cycle=(end.count - start.count) / cycles,
+                    traceback=end.traceback,
+                    in_user_code=end.user,
+                )
+            )
+    return tuple(sorted(lines, key=lambda line: line.sort_key))
+
+
+def _type_counts(exclude: object = None) -> dict[str, int]:
+    """Counts by type of the gc-tracked objects outside the frozen generation."""
+    objects = [obj for obj in gc.get_objects() if obj is not exclude]
+    return dict(objgraph.typestats(objects=objects, shortnames=False))
+
+
+def _growing_types(
+    cycle: Cycle, clear_caches: CacheClearer, cycles: int
+) -> tuple[TypeGrowth, ...]:
+    before = _type_counts()
+    for _ in range(cycles):
+        run_cycle(cycle, clear_caches)
+    after = _type_counts(exclude=before)
+    grown = [
+        TypeGrowth(name, (count - before.get(name, 0)) / cycles)
+        for name, count in after.items()
+        if count > before.get(name, 0)
+    ]
+    return tuple(sorted(grown, key=lambda t: (-t.per_cycle, t.name)))

@@ -1,0 +1,206 @@
+"""Rich renderers of a Report: a summary table per test, top lines, trends.
+
+Every user-supplied string (paths, source lines, reasons) is wrapped in
+``Text`` so that ``hoard = [bytes(100)]`` is not parsed as markup.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Iterator, Sequence
+from enum import Enum
+from typing import Any
+
+from rich.console import Console, Group, RenderableType
+from rich.padding import Padding
+from rich.table import Table
+from rich.text import Text
+
+from leakharness.locate import Line
+from leakharness.report.model import Report, ResourceResult, TestReport
+from leakharness.verdict import Verdict
+
+
+class Detail(Enum):
+    """How much to show: QUIET one line a test, NORMAL tables for what is not
+    clean, VERBOSE tables for everything plus notes."""
+
+    QUIET = 0
+    NORMAL = 1
+    VERBOSE = 2
+
+
+STYLES = {
+    Verdict.LEAK: "bold red",
+    Verdict.CLEAN: "green",
+    Verdict.INCONCLUSIVE: "yellow",
+    Verdict.ERROR: "bold magenta",
+    Verdict.SKIPPED: "dim",
+}
+BARS = "▁▂▃▄▅▆▇█"
+ASCII_BARS = "_.-=*#"
+
+
+def signed_size(amount: float) -> str:
+    """``+1.5 KiB``, ``-512 B``, ``0 B``."""
+    sign = "+" if amount > 0 else "-" if amount < 0 else ""
+    size = abs(amount)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            text = f"{size:.0f}" if unit == "B" or size >= 100 else f"{size:.1f}"
+            return f"{sign}{text} {unit}"
+        size /= 1024
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def signed_amount(amount: float, unit: str) -> str:
+    if unit == "bytes":
+        return signed_size(amount)
+    text = f"{amount:+.0f}" if float(amount).is_integer() else f"{amount:+.2f}"
+    return f"{text} {unit}"
+
+
+def sparkline(series: Sequence[float], width: int = 16, bars: str = BARS) -> str:
+    """The series resampled to ``width`` points, scaled from its min to its max."""
+    if len(series) < 2:
+        return ""
+    points = [series[min(len(series) - 1, round(i * (len(series) - 1) / (width - 1)))] for i in range(width)]
+    low, high = min(points), max(points)
+    if high == low:
+        return bars[0] * width
+    top = len(bars) - 1
+    return "".join(bars[round((p - low) / (high - low) * top)] for p in points)
+
+
+def verdict_text(verdict: Verdict) -> Text:
+    return Text(verdict.value.upper(), style=STYLES[verdict])
+
+
+def header(test: TestReport) -> Text:
+    text = Text()
+    text.append(verdict_text(test.verdict))
+    text.append("  ")
+    text.append(test.id, style="bold")
+    if test.cycles:
+        text.append(f"  {test.cycles} cycles, {test.seconds:.2f} s", style="dim")
+    return text
+
+
+def resource_table(results: Iterable[ResourceResult], bars: str = BARS) -> Table:
+    table = Table(title=None, expand=False, show_edge=False, pad_edge=False)
+    table.add_column("resource", no_wrap=True)
+    table.add_column("growth/cycle", justify="right", no_wrap=True)
+    table.add_column("trend", no_wrap=True)
+    table.add_column("verdict", no_wrap=True)
+    table.add_column("reason", ratio=1)
+    for result in results:
+        growth = signed_amount(result.growth_per_cycle, result.resource.unit)
+        table.add_row(
+            Text(result.resource.label),
+            Text(growth),
+            Text(sparkline(result.series, bars=bars), style=STYLES[result.verdict]),
+            verdict_text(result.verdict),
+            Text(result.reason),
+        )
+    return table
+
+
+def lines_table(lines: Sequence[Line]) -> Table:
+    table = Table(expand=False, show_edge=False, pad_edge=False)
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("line", overflow="fold")
+    table.add_column("source", ratio=1, overflow="fold")
+    table.add_column("size/cycle", justify="right", no_wrap=True)
+    table.add_column("count/cycle", justify="right", no_wrap=True)
+    for rank, line in enumerate(lines, 1):
+        table.add_row(
+            Text(str(rank)),
+            Text(f"{short_path(line.file)}:{line.line}", style="cyan" if line.in_user_code else "dim"),
+            Text(line.source),
+            Text(signed_size(line.size_per_cycle)),
+            Text(f"{line.count_per_cycle:+.2f}"),
+        )
+    return table
+
+
+def traceback_text(line: Line) -> Text:
+    text = Text("allocated at (innermost first):\n", style="dim")
+    for frame in line.traceback:
+        text.append(f"  {short_path(frame.file)}:{frame.line}", style="cyan")
+        source = frame.source
+        if source:
+            text.append(f"  {source}")
+        text.append("\n")
+    return text
+
+
+def types_table(test: TestReport) -> Table:
+    table = Table(show_edge=False, pad_edge=False)
+    table.add_column("growing type", overflow="fold")
+    table.add_column("objects/cycle", justify="right", no_wrap=True)
+    for growth in test.types[:5]:
+        table.add_row(Text(growth.name), Text(f"{growth.per_cycle:+.2f}"))
+    return table
+
+
+def short_path(path: str) -> str:
+    """The path relative to the working directory when it is below it."""
+    import os
+
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if relative.startswith("..") else relative
+
+
+def render_test(test: TestReport, detail: Detail = Detail.NORMAL, bars: str = BARS) -> Iterator[RenderableType]:
+    yield header(test)
+    full = detail is Detail.VERBOSE or test.verdict in (Verdict.LEAK, Verdict.INCONCLUSIVE)
+    if detail is Detail.QUIET or test.verdict is Verdict.SKIPPED:
+        if test.reason and test.verdict is not Verdict.CLEAN:
+            yield Padding(Text(test.reason), (0, 0, 0, 2))
+        return
+    if test.error:
+        yield Padding(Text(test.error.rstrip(), style="magenta"), (0, 0, 0, 2))
+    if full and test.resources:
+        yield Padding(resource_table(test.resources, bars), (0, 0, 0, 2))
+    if full and test.lines:
+        yield Padding(lines_table(test.lines), (1, 0, 0, 2))
+        yield Padding(traceback_text(test.lines[0]), (0, 0, 0, 4))
+    if full and test.types:
+        yield Padding(types_table(test), (0, 0, 0, 2))
+    if detail is Detail.VERBOSE:
+        for note in test.notes:
+            yield Padding(Text(f"note: {note}", style="dim"), (0, 0, 0, 2))
+
+
+def summary_line(report: Report) -> Text:
+    counts = report.counts()
+    text = Text(f"{len(report.tests)} test{'s' if len(report.tests) != 1 else ''}: ")
+    parts = [(v, counts[v.value]) for v in Verdict if counts[v.value]]
+    for index, (verdict, count) in enumerate(parts):
+        if index:
+            text.append(", ")
+        text.append(f"{count} {verdict.value}", style=STYLES[verdict])
+    text.append(f" in {report.seconds:.1f} s")
+    return text
+
+
+def render_report(report: Report, detail: Detail = Detail.NORMAL, bars: str = BARS) -> Iterator[RenderableType]:
+    for test in report.tests:
+        yield Group(*render_test(test, detail, bars))
+        yield Text("")
+    yield summary_line(report)
+
+
+def bars_for(console: Console) -> str:
+    return BARS if console.encoding.lower().startswith("utf") else ASCII_BARS
+
+
+def to_text(value: Any, width: int = 100) -> str:
+    """Plain text of a Report or TestReport, as in an assertion message."""
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, no_color=True, color_system=None, force_terminal=False)
+    console.print(value)
+    return buffer.getvalue()

@@ -1,0 +1,71 @@
+"""The kinds of resource a leak can hold, with their units and noise floors."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Resource(Enum):
+    """One watched resource. The value is its stable name in JSON and config."""
+
+    HEAP = "heap"
+    OBJECTS = "objects"
+    RSS = "rss"
+    FDS = "fds"
+    THREADS = "threads"
+    NATIVE_THREADS = "native_threads"
+    GARBAGE = "garbage"
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
+    @property
+    def unit(self) -> str:
+        return _UNITS[self]
+
+    @property
+    def floor(self) -> float:
+        """Growth per cycle at or below which a series counts as flat."""
+        return _FLOORS[self]
+
+    @classmethod
+    def parse(cls, name: str) -> Resource:
+        try:
+            return cls(name.strip().lower().replace("-", "_"))
+        except ValueError:
+            known = ", ".join(r.value for r in cls)
+            raise ValueError(f"unknown resource {name!r} (known: {known})") from None
+
+
+_LABELS = {
+    Resource.HEAP: "Python heap",
+    Resource.OBJECTS: "gc objects",
+    Resource.RSS: "process memory (RSS)",
+    Resource.FDS: "file descriptors",
+    Resource.THREADS: "Python threads",
+    Resource.NATIVE_THREADS: "native threads",
+    Resource.GARBAGE: "uncollectable garbage",
+}
+
+_UNITS = {
+    Resource.HEAP: "blocks",
+    Resource.OBJECTS: "objects",
+    Resource.RSS: "bytes",
+    Resource.FDS: "fds",
+    Resource.THREADS: "threads",
+    Resource.NATIVE_THREADS: "threads",
+    Resource.GARBAGE: "objects",
+}
+
+# RSS moves in pages and allocator arenas; growth below one page per cycle is
+# allocator noise (a clean numpy frame cycle moves RSS by 0 to 3 pages at random).
+_FLOORS = {
+    Resource.HEAP: 0.0,
+    Resource.OBJECTS: 0.0,
+    Resource.RSS: 4096.0,
+    Resource.FDS: 0.0,
+    Resource.THREADS: 0.0,
+    Resource.NATIVE_THREADS: 0.0,
+    Resource.GARBAGE: 0.0,
+}

@@ -1,0 +1,54 @@
+"""Per-cycle samples kept in preallocated arrays.
+
+Storing a sample writes a C integer into an ``array.array`` that was sized
+before the first cycle, so the bookkeeping allocates nothing per cycle and
+an empty cycle measures exactly zero growth.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Sequence
+
+from leakharness.probes import Probe
+from leakharness.resources import Resource
+
+
+class Samples:
+    """Samples of each probe after cycle 0 (the baseline) up to ``capacity - 1``."""
+
+    def __init__(self, probes: Sequence[Probe], capacity: int) -> None:
+        self.probes = tuple(probes)
+        self.count = 0
+        self._columns = tuple(array("q", bytes(8 * capacity)) for _ in self.probes)
+        self._pairs = tuple(zip(self.probes, self._columns))
+
+    def record(self) -> None:
+        """Read every probe into the next row."""
+        row = self.count
+        for probe, column in self._pairs:
+            column[row] = probe.sample()
+        self.count = row + 1
+
+    @property
+    def capacity(self) -> int:
+        return len(self._columns[0]) if self._columns else 0
+
+    @property
+    def full(self) -> bool:
+        return self.count >= self.capacity
+
+    @property
+    def resources(self) -> tuple[Resource, ...]:
+        return tuple(p.resource for p in self.probes)
+
+    def series(self, resource: Resource) -> list[int]:
+        """The recorded values of ``resource``, baseline first."""
+        for probe, column in self._pairs:
+            if probe.resource is resource:
+                return column[: self.count].tolist()
+        raise KeyError(resource)
+
+    def __repr__(self) -> str:
+        names = ", ".join(r.value for r in self.resources)
+        return f"<Samples {self.count}/{self.capacity} rows of {names}>"

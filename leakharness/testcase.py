@@ -1,0 +1,96 @@
+"""unittest integration: ``LeakTestCase.assertNoLeaks`` and the ``no_leaks`` decorator."""
+
+from __future__ import annotations
+
+import functools
+import unittest
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from leakharness.check import split_options
+from leakharness.config import FIELD_NAMES, Settings
+from leakharness.errors import LeakError, LeakHarnessError
+from leakharness.examine import examine
+from leakharness.report.console import to_text
+from leakharness.report.model import TestReport
+from leakharness.verdict import Verdict
+
+Listener = Callable[[TestReport], None]
+_LISTENERS: list[Listener] = []
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def add_listener(listener: Listener) -> None:
+    """Receive every TestReport that LeakTestCase produces (used by hunt mode)."""
+    _LISTENERS.append(listener)
+
+
+def remove_listener(listener: Listener) -> None:
+    if listener in _LISTENERS:
+        _LISTENERS.remove(listener)
+
+
+def class_settings(cls: type) -> Settings:
+    """Settings from ``leak_settings`` and ``leak_<field>`` class attributes."""
+    base = getattr(cls, "leak_settings", None) or Settings()
+    overrides = {
+        name: getattr(cls, f"leak_{name}")
+        for name in FIELD_NAMES
+        if getattr(cls, f"leak_{name}", None) is not None
+    }
+    try:
+        return base.replace(**overrides) if overrides else base
+    except LeakHarnessError as err:
+        raise LeakHarnessError(f"{cls.__qualname__}: {err}") from err
+
+
+def assert_no_leaks(cycle: Callable[[], object], settings: Settings, test_id: str) -> TestReport:
+    """Examine ``cycle``; raise LeakError if it leaks; return the report otherwise."""
+    report = examine(cycle, settings, test_id=test_id)
+    for listener in list(_LISTENERS):
+        listener(report)
+    if report.verdict is Verdict.LEAK:
+        raise LeakError(f"{report.reason}\n\n{to_text(report)}", report)
+    return report
+
+
+class LeakTestCase(unittest.TestCase):
+    """A TestCase with ``assertNoLeaks``.
+
+    Class attributes set defaults for every call in the class: either
+    ``leak_settings = Settings(...)`` or single fields such as
+    ``leak_max_cycles = 100``, ``leak_warmup = 10``.
+    """
+
+    leak_settings: Settings | None = None
+
+    def assertNoLeaks(self, cycle: Callable[..., object], /, *args: Any, **kwargs: Any) -> TestReport:  # noqa: N802
+        """Repeat ``cycle(*args, **kwargs)``; fail with LeakError if it leaks.
+
+        Keywords named like a Settings field configure this call (for
+        example ``max_cycles=50``); the others are passed to the cycle.
+        """
+        settings, rest = split_options(class_settings(type(self)), kwargs)
+        bound = functools.partial(cycle, *args, **rest) if args or rest else cycle
+        return assert_no_leaks(bound, settings, test_id=self.id())
+
+
+def no_leaks(method: F | None = None, /, **options: Any) -> Any:
+    """Make a test method itself the cycle: ``@no_leaks`` or ``@no_leaks(max_cycles=50)``.
+
+    Works on any ``unittest.TestCase``; a ``LeakTestCase``'s class defaults apply.
+    """
+    unknown = sorted(set(options) - FIELD_NAMES)
+    if unknown:
+        raise LeakHarnessError(f"no_leaks: unknown setting {unknown[0]!r}")
+
+    def decorate(test_method: F) -> F:
+        @functools.wraps(test_method)
+        def test(self: unittest.TestCase) -> None:
+            settings = class_settings(type(self)).replace(**options)
+            assert_no_leaks(functools.partial(test_method, self), settings, test_id=self.id())
+
+        test.__leakharness__ = True  # type: ignore[attr-defined]
+        return test  # type: ignore[return-value]
+
+    return decorate(method) if method is not None else decorate

@@ -1,0 +1,144 @@
+"""Pure verdict rules: a series of samples in, a judgement with its reason out.
+
+The series is split into equal windows aligned to its end. A leak grows in
+every window; noise does not. CPython's refleak checker gives the shapes to
+beat: ``[3, 0, 0]``, ``[0, 1, 0]`` and ``[8, -8, 1]`` are noise, ``[5, 5, 6]``
+and ``[10, 1, 1]`` are leaks. Caches that fill up and stop (``deque(maxlen=32)``,
+a free list) grow in the early windows and are flat in the later ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from statistics import median
+
+
+class Verdict(Enum):
+    """The outcome for one resource or one test."""
+
+    LEAK = "leak"
+    CLEAN = "clean"
+    INCONCLUSIVE = "inconclusive"
+    ERROR = "error"
+    SKIPPED = "skipped"
+
+    @property
+    def rank(self) -> int:
+        """Severity order used to combine verdicts: higher wins."""
+        return _RANK[self]
+
+
+_RANK = {
+    Verdict.SKIPPED: 0,
+    Verdict.CLEAN: 1,
+    Verdict.INCONCLUSIVE: 2,
+    Verdict.LEAK: 3,
+    Verdict.ERROR: 4,
+}
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """What one series says: verdict, growth per cycle, and why."""
+
+    verdict: Verdict
+    growth_per_cycle: float
+    total_growth: float
+    reason: str
+    settled: bool = True
+
+    def __repr__(self) -> str:
+        return (
+            f"<Judgement {self.verdict.value} {self.growth_per_cycle:+g}/cycle "
+            f"total={self.total_growth:+g} settled={self.settled}: {self.reason}>"
+        )
+
+
+def window_size(cycles: int) -> int:
+    """At least 3 windows; at least 5 cycles each once there are 15 cycles,
+    so a leak that strikes once every five cycles shows in every window."""
+    return max(1, min(cycles // 3, max(5, cycles // 6)))
+
+
+def window_growth(deltas: Sequence[float], size: int) -> list[float]:
+    """Sums of ``deltas`` over windows of ``size``, aligned to the end; the
+    leftover at the start (the oldest cycles) is dropped."""
+    start = len(deltas) % size
+    return [sum(deltas[i : i + size]) for i in range(start, len(deltas), size)]
+
+
+def judge(
+    values: Sequence[float],
+    *,
+    allowed: float = 0.0,
+    min_cycles: int = 3,
+    final: bool = True,
+    unit: str = "",
+) -> Judgement:
+    """Judge a series of samples taken after cycles 0..n (index 0 is the baseline).
+
+    ``allowed`` is growth per cycle that still counts as flat (noise floor
+    plus tolerance). Before ``final`` the judgement may be unsettled: run
+    more cycles and ask again.
+    """
+    cycles = len(values) - 1
+    total = float(values[-1] - values[0]) if cycles >= 1 else 0.0
+    if cycles < min_cycles:
+        return _pending(total, cycles, min_cycles, final)
+    deltas = [float(b - a) for a, b in zip(values, values[1:])]
+    size = window_size(cycles)
+    windows = window_growth(deltas, size)
+    grew = [g > allowed * size for g in windows]
+    settled_part = windows[1:]
+    tail = windows[len(windows) - max(1, len(windows) // 2) :]
+    slope = median(settled_part) / size
+    span = f"{len(windows)} windows of {size} cycle{'s' if size > 1 else ''}"
+
+    if all(grew):
+        return Judgement(Verdict.LEAK, slope, total, f"grew in all {span}")
+    if _flat(settled_part, size, allowed) or _flat(tail, size, allowed):
+        return Judgement(Verdict.CLEAN, 0.0, total, _clean_reason(total, allowed, cycles, tail, size, unit))
+    if not final:
+        return Judgement(Verdict.INCONCLUSIVE, slope, total, "still growing now and then", settled=False)
+    if all(grew[1:]):
+        return Judgement(Verdict.LEAK, slope, total, f"grew in the last {len(windows) - 1} of {span}")
+    positive = sum(grew)
+    return Judgement(
+        Verdict.INCONCLUSIVE,
+        slope,
+        total,
+        f"grew in {positive} of {span} ({_signed(total, unit)} in all): "
+        "run more cycles or set a tolerance",
+    )
+
+
+def combine(verdicts: Iterable[Verdict]) -> Verdict:
+    """The test's verdict: the most severe of its resources' (clean if none)."""
+    return max(verdicts, key=lambda v: v.rank, default=Verdict.CLEAN)
+
+
+def _flat(windows: Sequence[float], size: int, allowed: float) -> bool:
+    return sum(windows) <= allowed * size * len(windows)
+
+
+def _pending(total: float, cycles: int, min_cycles: int, final: bool) -> Judgement:
+    reason = f"only {cycles} cycle{'s' if cycles != 1 else ''} ran (at least {min_cycles} needed)"
+    if final:
+        reason += ": allow more time or lower min_cycles"
+    return Judgement(Verdict.INCONCLUSIVE, 0.0, total, reason, settled=final)
+
+
+def _clean_reason(
+    total: float, allowed: float, cycles: int, tail: Sequence[float], size: int, unit: str
+) -> str:
+    if total <= allowed * cycles:
+        return f"no growth over {cycles} cycles"
+    flat_for = len(tail) * size
+    return f"{_signed(total, unit)} early, then flat for the last {flat_for} cycles (filled up and stopped)"
+
+
+def _signed(amount: float, unit: str) -> str:
+    text = f"{amount:+,.0f}" if float(amount).is_integer() else f"{amount:+,.2f}"
+    return f"{text} {unit}".rstrip()
