@@ -34,8 +34,8 @@ class Settings:
     """
 
     warmup: int = 5
-    min_cycles: int = 30
-    max_cycles: int = 300
+    min_cycles: int = 60
+    max_cycles: int = 400
     time_budget: float = 20.0
     locate_cycles: int = 20
     top_lines: int = 10

@@ -19,7 +19,7 @@ from leakharness.probes import Probe
 from leakharness.resources import Resource
 from leakharness.samples import Samples
 from leakharness.state import ProcessState
-from leakharness.verdict import Judgement, judge
+from leakharness.verdict import Judgement, Verdict, judge
 
 CHECK_EVERY = 10
 # When the time budget stops a slow cycle early, judge what ran if it is at least this much.
@@ -61,17 +61,19 @@ def detect(
     clear_caches.adopt_filling_caches()
     state.freeze()
     samples = Samples(probes, settings.max_cycles + 1)
-    samples.record()
+    stopped = f"max_cycles ({settings.max_cycles})"
     started = perf_counter()
     deadline = started + settings.time_budget
-    stopped = f"max_cycles ({settings.max_cycles})"
+    run_cycle(cycle, clear_caches)  # settles what the first collection after freezing frees
+    samples.record()  # the baseline: nothing the loop keeps is created after it
     while not samples.full:
         run_cycle(cycle, clear_caches)
         samples.record()
-        cycles = samples.count - 1
-        if cycles >= settings.min_cycles and cycles % CHECK_EVERY == 0:
-            if all(j.settled for j in judge_all(samples, settings, final=False).values()):
-                stopped = "settled"
+        rows = samples.count  # cycles run + 1
+        if rows > settings.min_cycles and rows % CHECK_EVERY == 1:
+            stop = _settled(judge_all(samples, settings, final=False))
+            if stop:
+                stopped = stop
                 break
         if perf_counter() > deadline:
             stopped = f"time budget ({settings.time_budget:g} s)"
@@ -83,6 +85,16 @@ def detect(
     return Detection(samples, judgements, seconds, stopped)
 
 
+def _settled(judgements: dict[Resource, Judgement]) -> str:
+    """Why detection can stop now, or "" to go on."""
+    if all(j.settled for j in judgements.values()):
+        return "settled"
+    for resource, judgement in judgements.items():
+        if resource.exact and judgement.settled and judgement.verdict is Verdict.LEAK:
+            return f"{resource.label} leak settled"
+    return ""
+
+
 def judge_all(
     samples: Samples, settings: Settings, *, final: bool, min_cycles: int | None = None
 ) -> dict[Resource, Judgement]:
@@ -91,6 +103,7 @@ def judge_all(
             samples.series(resource),
             allowed=resource.floor + settings.tolerance(resource),
             min_cycles=settings.min_cycles if min_cycles is None else min_cycles,
+            leak_span=min(resource.leak_span, settings.max_cycles),
             final=final,
             unit=resource.unit,
         )

@@ -22,13 +22,15 @@ class Samples:
         self.count = 0
         self._columns = tuple(array("q", bytes(8 * capacity)) for _ in self.probes)
         self._pairs = tuple(zip(self.probes, self._columns))
+        # Row numbers made up front: past 256, ints are new objects each time.
+        self._rows = list(range(capacity + 1))
 
     def record(self) -> None:
         """Read every probe into the next row."""
         row = self.count
         for probe, column in self._pairs:
             column[row] = probe.sample()
-        self.count = row + 1
+        self.count = self._rows[row + 1]
 
     @property
     def capacity(self) -> int:
