@@ -58,8 +58,15 @@ class Line:
         return linecache.getline(self.file, self.line).strip()
 
     @property
-    def sort_key(self) -> tuple[bool, float, float]:
-        return (not self.in_user_code, -self.size_per_cycle, -self.count_per_cycle)
+    def steady(self) -> bool:
+        """Allocates at least one block every other cycle: the leaked objects
+        themselves, rather than a container's occasional resize."""
+        return self.count_per_cycle >= 0.5
+
+    @property
+    def sort_key(self) -> tuple[bool, bool, float, float]:
+        """User code first, then steady lines, then by size and count per cycle."""
+        return (not self.in_user_code, not self.steady, -self.size_per_cycle, -self.count_per_cycle)
 
     def __repr__(self) -> str:
         return (
@@ -139,18 +146,20 @@ def locate(
 
 
 def _site(frames: Iterable[tracemalloc.Frame]) -> tuple[Site, bool, tuple[Frame, ...]] | None:
-    """The frame to charge: innermost in user code (None for the harness's own)."""
+    """The frame to charge: innermost in user code (None for the harness's own),
+    whether it is user code, and the traceback from it out to the harness."""
     innermost_first = [Frame(f.filename, f.lineno) for f in frames]
-    for index, frame in enumerate(innermost_first):
-        kind = origin(frame.file)
-        if kind is Origin.HARNESS:
-            return None
-        if kind is Origin.USER:
-            return (frame.file, frame.line), True, tuple(innermost_first[index:])
+    kinds = [origin(frame.file) for frame in innermost_first]
+    if Origin.HARNESS in kinds:
+        end = kinds.index(Origin.HARNESS)
+        while end > 0 and kinds[end - 1] is Origin.STDLIB:  # unittest's own frames
+            end -= 1
+        innermost_first, kinds = innermost_first[:end], kinds[:end]
     if not innermost_first:
         return None
-    first = innermost_first[0]
-    return (first.file, first.line), False, tuple(innermost_first)
+    start = kinds.index(Origin.USER) if Origin.USER in kinds else 0
+    first = innermost_first[start]
+    return (first.file, first.line), start < len(kinds) and kinds[start] is Origin.USER, tuple(innermost_first[start:])
 
 
 def _tallies(snapshot: tracemalloc.Snapshot) -> dict[Site, _Tally]:

@@ -164,7 +164,11 @@ def render_test(test: TestReport, detail: Detail = Detail.NORMAL, bars: str = BA
     if test.error:
         yield Padding(Text(test.error.rstrip(), style="magenta"), (0, 0, 0, 2))
     if full and test.resources:
-        yield Padding(resource_table(test.resources, bars), (0, 0, 0, 2))
+        shown = test.resources if detail is Detail.VERBOSE else [r for r in test.resources if r.verdict is not Verdict.CLEAN]
+        yield Padding(resource_table(shown, bars), (0, 0, 0, 2))
+        hidden = [r.resource.label for r in test.resources if r not in shown]
+        if hidden:
+            yield Padding(Text("clean: " + ", ".join(hidden), style="dim"), (0, 0, 0, 2))
     if full and test.lines:
         yield Padding(lines_table(test.lines), (1, 0, 0, 2))
         yield Padding(traceback_text(test.lines[0]), (0, 0, 0, 4))
