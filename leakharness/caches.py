@@ -3,10 +3,11 @@
 Like CPython's refleak hunter, the harness empties interpreter and stdlib
 caches after every cycle, and the caches users register. It also empties the
 bounded ``functools.lru_cache`` wrappers that the cycle is filling (their
-size grew during warm-up): ``maxsize=128`` is the default, and filling one
-with a new key per cycle takes 128 cycles. Caches that did not grow are left
-alone, so a zero-argument ``lru_cache`` singleton stays a singleton, and so
-are unbounded ones, because growing without bound is the leak to find.
+size grew by two or more during warm-up): ``maxsize=128`` is the default,
+and filling one with a new key per cycle takes 128 cycles. Caches that grew
+by one at most are left alone, so a zero-argument ``lru_cache`` singleton
+stays a singleton, and so are unbounded ones, because growing without bound
+is the leak to find.
 """
 
 from __future__ import annotations
@@ -72,9 +73,9 @@ class CacheClearer:
         filling: list[Clear] = []
         for key, (wrapper, size) in _bounded_lru_sizes().items():
             before = self._lru_before.get(key)
-            if before is None or before[0] is not wrapper or size > before[1]:
-                if size > 0:
-                    filling.append(wrapper.cache_clear)  # type: ignore[attr-defined]
+            old_size = before[1] if before is not None and before[0] is wrapper else 0
+            if size - old_size >= 2:
+                filling.append(wrapper.cache_clear)  # type: ignore[attr-defined]
         self._lru_before = {}
         self._clearers += tuple(filling)
         self()

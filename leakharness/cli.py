@@ -57,7 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("targets", nargs="+", metavar="TARGET", help="what to run (see above)")
+    parser.add_argument(
+        "targets", nargs="*", default=["."], metavar="TARGET", help="what to run (default: discover in .)"
+    )
     run = parser.add_argument_group("cycles")
     run.add_argument("-n", "--cycles", type=int, metavar="N", help="most cycles per test (default 400)")
     run.add_argument("--min-cycles", type=int, metavar="N", help="fewest cycles before a verdict (default 60)")
@@ -118,28 +120,27 @@ def _tolerances(items: list[str]) -> dict[Resource | str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    console = Console(stderr=False)
-    errors = Console(stderr=True)
+    console = Console()
     try:
         settings = settings_from(args)
         if args.json is not None:
             check_writable(args.json)
         tests = load_tests(args.targets, pattern=args.pattern)
     except LeakHarnessError as err:
-        errors.print(f"leakharness: error: {err}", markup=False, highlight=False)
+        _fail(str(err))
         return EXIT_USAGE
     detail = Detail.QUIET if args.quiet else Detail.VERBOSE if args.verbose else Detail.NORMAL
     try:
         report = _run(tests, settings, console, detail)
     except KeyboardInterrupt:
-        errors.print("leakharness: interrupted", markup=False)
+        print("leakharness: interrupted", file=sys.stderr)
         return 130
     console.print(*render_report(report, detail, bars_for(console)))
     if args.json is not None:
         try:
             write_json(report, args.json)
         except OSError as err:
-            errors.print(f"leakharness: error: cannot write {args.json}: {err}", markup=False)
+            _fail(f"cannot write {args.json}: {err}")
             return EXIT_USAGE
     return EXIT_FAILED if report.failed else EXIT_CLEAN
 
@@ -155,6 +156,11 @@ def _run(tests: list[Any], settings: Settings, console: Console, detail: Detail)
             progress.update(task, completed=index, description=test_id.rsplit(".", 2)[-1][:40])
 
         return hunt(tests, settings, advance)
+
+
+def _fail(message: str) -> None:
+    """A usage error: one unwrapped line on stderr."""
+    print(f"leakharness: error: {message}", file=sys.stderr)
 
 
 def entry_point() -> None:

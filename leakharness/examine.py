@@ -13,6 +13,7 @@ from leakharness.report.model import ResourceResult, TestReport
 from leakharness.resources import Resource
 from leakharness.runner import Cycle, Detection, detect
 from leakharness.state import preserved_state
+from leakharness.units import signed_amount, signed_size
 from leakharness.verdict import Judgement, Verdict, combine
 
 
@@ -53,7 +54,7 @@ def examine(cycle: Cycle, settings: Settings | None = None, test_id: str = "") -
         lines=_trim(location, settings) if show_lines else (),
         types=location.types[: settings.top_lines] if show_lines and location else (),
         located_cycles=location.cycles if location else 0,
-        reason=_summary(results),
+        reason=_summary(results) + _native_note(results, location),
         notes=tuple(notes),
     )
 
@@ -107,11 +108,25 @@ def _trim(location: Location | None, settings: Settings) -> tuple:
     )
 
 
+def _native_note(results: tuple[ResourceResult, ...], location: Location | None) -> str:
+    """Say so when process memory grows far faster than traced Python memory."""
+    rss = next((r for r in results if r.resource is Resource.RSS and r.verdict is Verdict.LEAK), None)
+    if rss is None:
+        return ""
+    traced = location.size_per_cycle if location else 0.0
+    if traced * 10 >= rss.growth_per_cycle:
+        return ""
+    return (
+        f"; native allocation, not visible to tracemalloc (process memory "
+        f"{signed_size(rss.growth_per_cycle)}/cycle, traced Python memory {signed_size(traced)}/cycle)"
+    )
+
+
 def _summary(results: tuple[ResourceResult, ...]) -> str:
     leaks = [r for r in results if r.verdict is Verdict.LEAK]
     if leaks:
         return "leaks " + ", ".join(
-            f"{r.resource.label} {r.growth_per_cycle:+.3g} {r.resource.unit}/cycle" for r in leaks
+            f"{r.resource.label} {signed_amount(r.growth_per_cycle, r.resource.unit)}/cycle" for r in leaks
         )
     unsure = [r for r in results if r.verdict is Verdict.INCONCLUSIVE]
     if unsure:

@@ -18,6 +18,7 @@ from rich.text import Text
 
 from leakharness.locate import Line
 from leakharness.report.model import Report, ResourceResult, TestReport
+from leakharness.units import signed_amount, signed_size
 from leakharness.verdict import Verdict
 
 
@@ -39,25 +40,6 @@ STYLES = {
 }
 BARS = "▁▂▃▄▅▆▇█"
 ASCII_BARS = "_.-=*#"
-
-
-def signed_size(amount: float) -> str:
-    """``+1.5 KiB``, ``-512 B``, ``0 B``."""
-    sign = "+" if amount > 0 else "-" if amount < 0 else ""
-    size = abs(amount)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            text = f"{size:.0f}" if unit == "B" or size >= 100 else f"{size:.1f}"
-            return f"{sign}{text} {unit}"
-        size /= 1024
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def signed_amount(amount: float, unit: str) -> str:
-    if unit == "bytes":
-        return signed_size(amount)
-    text = f"{amount:+.0f}" if float(amount).is_integer() else f"{amount:+.2f}"
-    return f"{text} {unit}"
 
 
 def sparkline(series: Sequence[float], width: int = 16, bars: str = BARS) -> str:

@@ -1,0 +1,24 @@
+"""Signed amounts for people: ``+1.5 KiB``, ``-512 B``, ``+2 fds``."""
+
+from __future__ import annotations
+
+
+def signed_size(amount: float) -> str:
+    """Bytes with a sign and a binary unit: ``+1.5 KiB``, ``-512 B``, ``0 B``."""
+    sign = "+" if amount > 0 else "-" if amount < 0 else ""
+    size = abs(amount)
+    unit = "B"
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            break
+        size /= 1024
+    text = f"{size:.0f}" if unit == "B" or size >= 100 else f"{size:.1f}"
+    return f"{sign}{text} {unit}"
+
+
+def signed_amount(amount: float, unit: str) -> str:
+    """``amount`` of ``unit`` with a sign; bytes go through ``signed_size``."""
+    if unit == "bytes":
+        return signed_size(amount)
+    text = f"{amount:+.0f}" if float(amount).is_integer() else f"{amount:+.2f}"
+    return f"{text} {unit}"

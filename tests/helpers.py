@@ -1,0 +1,44 @@
+"""Shared test helpers: run the CLI in a subprocess and read its JSON report."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+CASES = Path(__file__).resolve().parent / "cases"
+
+
+@dataclass
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+    report: dict[str, Any] | None
+
+    def test(self, name: str) -> dict[str, Any]:
+        """The report entry of the test whose id ends in ``name``."""
+        assert self.report is not None, self.stderr
+        for test in self.report["tests"]:
+            if test["id"].endswith(name):
+                return test
+        raise KeyError(f"{name} not in {[t['id'] for t in self.report['tests']]}")
+
+
+def run_cli(*args: str, json_path: Path | None = None, cwd: Path = ROOT, timeout: float = 240) -> Run:
+    command = [sys.executable, "-m", "leakharness", *args]
+    if json_path is not None:
+        command += ["--json", str(json_path)]
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "120"}
+    proc = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
+    report = json.loads(json_path.read_text()) if json_path and json_path.exists() else None
+    return Run(proc.returncode, proc.stdout, proc.stderr, report)
+
+
+def marked_lines(path: Path, mark: str = "# LEAK") -> set[int]:
+    return {n for n, line in enumerate(path.read_text().splitlines(), 1) if mark in line}

@@ -1,0 +1,183 @@
+"""The command line, end to end in a subprocess: verdicts, exit status, JSON, errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import CASES, ROOT, Run, marked_lines, run_cli
+
+
+@pytest.fixture(scope="module")
+def kinds(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    out = tmp_path_factory.mktemp("kinds") / "report.json"
+    return run_cli(str(CASES / "cases_kinds.py"), json_path=out)
+
+
+@pytest.mark.parametrize(
+    ("name", "resource"),
+    [
+        ("test_leak_heap", "heap"),
+        ("test_leak_file", "fds"),
+        ("test_leak_socket", "fds"),
+        ("test_leak_thread", "threads"),
+    ],
+)
+def test_each_kind_of_leak_is_found_and_located(kinds: Run, name: str, resource: str) -> None:
+    test = kinds.test(name)
+    assert test["verdict"] == "leak", test["reason"]
+    leaked = {r["resource"] for r in test["resources"] if r["verdict"] == "leak"}
+    assert resource in leaked
+    top = [(Path(line["file"]).name, line["line"]) for line in test["lines"][:3]]
+    marks = marked_lines(CASES / "cases_kinds.py")
+    assert any(file == "cases_kinds.py" and line in marks for file, line in top), top
+
+
+def test_a_native_leak_is_found_through_process_memory(kinds: Run) -> None:
+    test = kinds.test("test_leak_native")
+    assert test["verdict"] == "leak", test["reason"]
+    rss = next(r for r in test["resources"] if r["resource"] == "rss")
+    assert rss["verdict"] == "leak"
+    assert rss["growth_per_cycle"] >= 200 * 1024
+    assert "native allocation, not visible to tracemalloc" in test["reason"]
+
+
+@pytest.mark.parametrize("name", ["test_clean_heap", "test_clean_file", "test_clean_thread", "test_clean_native"])
+def test_clean_twins_are_clean(kinds: Run, name: str) -> None:
+    test = kinds.test(name)
+    assert test["verdict"] == "clean", test["resources"]
+    assert test["lines"] == []
+
+
+def test_leaks_exit_1_and_print_the_culprit(kinds: Run) -> None:
+    assert kinds.code == 1
+    assert "LEAK" in kinds.stdout
+    assert "_KEPT.append(bytearray(512))" in kinds.stdout
+
+
+def test_json_report_has_the_documented_fields(kinds: Run) -> None:
+    assert kinds.report is not None
+    assert kinds.report["schema"] == 1
+    assert kinds.report["settings"]["max_cycles"] >= kinds.report["settings"]["min_cycles"]
+    test = kinds.test("test_leak_heap")
+    assert test["id"] == "cases.cases_kinds.Kinds.test_leak_heap"
+    line = test["lines"][0]
+    assert {"file", "line", "size_per_cycle", "count_per_cycle", "source", "traceback"} <= set(line)
+    assert line["size_per_cycle"] > 500
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    out = tmp_path_factory.mktemp("outcomes") / "report.json"
+    return run_cli(str(CASES / "cases_outcomes.py"), json_path=out)
+
+
+@pytest.mark.parametrize(
+    ("name", "verdict", "text"),
+    [
+        ("test_fails_on_its_own", "error", "AssertionError: 1 != 2"),
+        ("test_errors_on_its_own", "error", "RuntimeError: broken on purpose"),
+        ("test_fails_on_a_later_cycle", "error", "AssertionError"),
+        ("test_skipped", "skipped", "not on this machine"),
+        ("test_passes", "clean", ""),
+        ("test_sees_class_fixture", "clean", ""),
+    ],
+)
+def test_failures_are_errors_not_leaks(outcomes: Run, name: str, verdict: str, text: str) -> None:
+    test = outcomes.test(name)
+    assert test["verdict"] == verdict
+    assert text in (test["error"] or "") + test["reason"]
+
+
+def test_an_error_makes_exit_1(outcomes: Run) -> None:
+    assert outcomes.code == 1
+
+
+def test_leak_test_cases_run_as_written(tmp_path: Path) -> None:
+    run = run_cli(str(CASES / "cases_leaktestcase.py"), json_path=tmp_path / "r.json")
+    assert run.code == 1
+    assert run.test("test_leaky_cycle")["verdict"] == "leak"
+    assert run.test("test_leaky_cycle")["cycles"] <= 120
+    assert run.test("test_clean_cycle")["verdict"] == "clean"
+    assert run.test("test_decorated_clean")["verdict"] == "clean"
+
+
+def test_clean_run_exits_0_and_targets_a_single_test(tmp_path: Path) -> None:
+    run = run_cli("tests.cases.cases_kinds.Kinds.test_clean_heap", json_path=tmp_path / "r.json")
+    assert run.code == 0, run.stdout + run.stderr
+    assert [t["id"] for t in run.report["tests"]] == ["tests.cases.cases_kinds.Kinds.test_clean_heap"]
+
+
+def test_a_folder_is_discovered(tmp_path: Path) -> None:
+    (tmp_path / "test_small.py").write_text(
+        "import unittest\n\nclass T(unittest.TestCase):\n    def test_ok(self):\n        pass\n"
+    )
+    run = run_cli(str(tmp_path), json_path=tmp_path / "r.json")
+    assert run.code == 0, run.stderr
+    assert run.test("test_ok")["verdict"] == "clean"
+
+
+def test_quiet_prints_one_line_per_test(tmp_path: Path) -> None:
+    run = run_cli("-q", str(CASES / "cases_outcomes.py"))
+    assert "Traceback" not in run.stdout
+    assert run.stdout.count("ERROR") == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["no_such_module_here"], "cannot import target 'no_such_module_here'"),
+        (["missing/file.py"], "no such file"),
+        (["tests.cases.cases_kinds.Kinds.test_nope"], "has no attribute 'test_nope'"),
+        (["--cycles", "0", "tests/cases/cases_kinds.py"], "must be >= 1 (got 0)"),
+        (["--warmup", "-1", "tests/cases/cases_kinds.py"], "warmup must be >= 0 (got -1)"),
+        (["--tolerance", "rss", "tests/cases/cases_kinds.py"], "--tolerance must look like RES=NUMBER"),
+        (["--resources", "disk", "tests/cases/cases_kinds.py"], "unknown resource 'disk'"),
+        (["--json", "/no/such/folder/r.json", "tests/cases/cases_kinds.py"], "does not exist"),
+        (["--frobnicate"], "unrecognized arguments: --frobnicate"),
+        (["--cycles", "many"], "invalid int value: 'many'"),
+    ],
+)
+def test_usage_errors_are_one_line_and_exit_2(args: list[str], message: str) -> None:
+    run = run_cli(*args)
+    assert run.code == 2
+    assert message in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_an_unimportable_file_is_a_usage_error(tmp_path: Path) -> None:
+    broken = tmp_path / "test_broken.py"
+    broken.write_text("import no_such_dependency_anywhere\n")
+    run = run_cli(str(broken))
+    assert run.code == 2
+    assert "ModuleNotFoundError" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_help_explains_targets_and_exit_status() -> None:
+    run = run_cli("--help")
+    assert run.code == 0
+    for text in ("TARGET", "--json", "--cycles", "--warmup", "--lines", "--depth", "--quiet", "exit status"):
+        assert text in run.stdout
+
+
+def test_settings_come_from_pyproject(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.leakharness]\nmax_cycles = 70\nmin_cycles = 70\n")
+    (tmp_path / "test_one.py").write_text(
+        "import unittest\n\nclass T(unittest.TestCase):\n    def test_ok(self):\n        pass\n"
+    )
+    run = run_cli("test_one.py", json_path=tmp_path / "r.json", cwd=tmp_path)
+    assert run.code == 0, run.stderr
+    assert run.report["settings"]["max_cycles"] == 70
+    assert run.test("test_ok")["cycles"] == 70
+
+
+def test_console_script_is_installed() -> None:
+    script = Path(sys.executable).parent / ("leakharness.exe" if os.name == "nt" else "leakharness")
+    proc = subprocess.run([str(script), "--version"], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0
+    assert proc.stdout.startswith("leakharness ")

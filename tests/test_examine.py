@@ -1,0 +1,143 @@
+"""The core call on real allocations of known size."""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+import leakharness
+from leakharness import Resource, Verdict
+from leakharness.caches import register_cache, unregister_cache
+
+_KEPT: list[object] = []
+
+
+def test_an_empty_cycle_measures_exactly_zero() -> None:
+    report = leakharness.check(lambda: None, max_cycles=300, min_cycles=300)
+    test = report.tests[0]
+    assert test.cycles == 300
+    for result in test.resources:
+        deltas = {b - a for a, b in zip(result.series, result.series[1:])}
+        assert deltas == {0}, (result.resource, result.series[:20])
+
+
+def test_a_kilobyte_per_cycle_is_located_with_its_size() -> None:
+    def cycle() -> None:
+        _KEPT.append(bytearray(1000))
+
+    test = leakharness.check(cycle, max_cycles=80).tests[0]
+    assert test.verdict is Verdict.LEAK
+    top = test.lines[0]
+    assert top.source == "_KEPT.append(bytearray(1000))"
+    assert 1000 <= top.size_per_cycle <= 1100
+    assert top.count_per_cycle == pytest.approx(2.0)  # the object and its buffer
+    assert top.traceback[0].line == top.line
+
+
+def test_one_small_object_per_cycle_is_a_leak() -> None:
+    ids = iter(range(10**9, 2 * 10**9))
+
+    def cycle() -> None:
+        _KEPT.append(next(ids))
+
+    test = leakharness.check(cycle).tests[0]
+    assert test.result(Resource.HEAP).verdict is Verdict.LEAK
+    assert test.lines and test.lines[0].size_per_cycle < 100
+
+
+def test_a_leak_every_fifth_cycle_is_a_leak() -> None:
+    calls = [0]
+
+    def cycle() -> None:
+        calls[0] += 1
+        if calls[0] % 5 == 0:
+            _KEPT.append([])  # a list: tracked by gc, unlike object()
+
+    test = leakharness.check(cycle).tests[0]
+    assert test.verdict is Verdict.LEAK
+    assert test.result(Resource.OBJECTS).growth_per_cycle == pytest.approx(0.2)
+
+
+def test_garbage_cycles_are_clean() -> None:
+    def cycle() -> None:
+        a: list[object] = []
+        b = [a]
+        a.append(b)
+
+    assert leakharness.check(cycle).tests[0].verdict is Verdict.CLEAN
+
+
+def test_a_default_lru_cache_filling_up_is_clean() -> None:
+    @functools.lru_cache  # maxsize=128: takes 128 cycles to fill
+    def render(key: int) -> str:
+        return f"<p>{key}</p>" * 8
+
+    keys = iter(range(10**6))
+    assert leakharness.check(lambda: render(next(keys))).tests[0].verdict is Verdict.CLEAN
+
+
+def test_an_unbounded_lru_cache_is_a_leak() -> None:
+    @functools.lru_cache(maxsize=None)
+    def render(key: int) -> str:
+        return f"<p>{key}</p>" * 8
+
+    keys = iter(range(10**6))
+    assert leakharness.check(lambda: render(next(keys))).tests[0].verdict is Verdict.LEAK
+
+
+def test_a_zero_argument_singleton_is_not_cleared() -> None:
+    @functools.lru_cache
+    def settings() -> object:
+        return object()
+
+    seen: set[int] = set()
+    leakharness.check(lambda: seen.add(id(settings())), max_cycles=60)
+    assert len(seen) == 1
+
+
+def test_a_registered_cache_is_cleared_between_cycles() -> None:
+    cache: dict[int, bytes] = {}
+    keys = iter(range(10**6))
+
+    def cycle() -> None:
+        cache[next(keys)] = bytes(64)
+
+    assert leakharness.check(cycle, max_cycles=80).tests[0].verdict is Verdict.LEAK
+    register_cache(cache.clear)
+    try:
+        assert leakharness.check(cycle, max_cycles=80).tests[0].verdict is Verdict.CLEAN
+    finally:
+        unregister_cache(cache.clear)
+
+
+def test_check_returns_a_report_that_renders_itself() -> None:
+    def cycle() -> None:
+        _KEPT.append(bytearray(300))
+
+    report = leakharness.check(cycle, max_cycles=60)
+    assert report.leaked
+    assert report.resources and report.lines
+    text = str(report)
+    assert "LEAK" in text and "_KEPT.append(bytearray(300))" in text
+    data = report.to_dict()
+    assert data["tests"][0]["verdict"] == "leak"
+
+
+def test_check_passes_arguments_to_the_cycle() -> None:
+    received: list[tuple[int, int]] = []
+
+    def cycle(a: int, *, b: int) -> None:
+        if not received:
+            received.append((a, b))
+
+    leakharness.check(cycle, 1, b=2, max_cycles=60)
+    assert received == [(1, 2)]
+
+
+def test_the_time_budget_bounds_a_slow_cycle() -> None:
+    import time
+
+    test = leakharness.check(lambda: time.sleep(0.01), time_budget=0.3).tests[0]
+    assert test.cycles < 60
+    assert any("time budget" in note for note in test.notes)
