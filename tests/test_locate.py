@@ -1,0 +1,95 @@
+"""Charging allocations to lines: the innermost user frame, harness frames dropped."""
+
+from __future__ import annotations
+
+import os
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+import leakharness
+from leakharness import locate as locate_module
+from leakharness.caches import CacheClearer
+from leakharness.frames import Origin, origin
+from leakharness.locate import Line, locate
+from leakharness.state import preserved_state
+
+HARNESS = str(Path(leakharness.__file__).parent / "runner.py")
+STDLIB = os.__file__
+USER = __file__
+
+
+def frames(*places: tuple[str, int]) -> list[tracemalloc.Frame]:
+    """tracemalloc frames, innermost first."""
+    return [tracemalloc.Frame((file, line)) for file, line in places]
+
+
+def test_origin_of_files() -> None:
+    assert origin(HARNESS) is Origin.HARNESS
+    assert origin(STDLIB) is Origin.STDLIB
+    assert origin("<frozen importlib._bootstrap>") is Origin.STDLIB
+    assert origin(USER) is Origin.USER
+    assert origin("/opt/venv/lib/python3.11/site-packages/pkg/mod.py") is Origin.USER
+
+
+def test_the_innermost_user_frame_is_charged() -> None:
+    site, user, traceback = locate_module._site(frames((STDLIB, 10), (USER, 20), (USER, 30), (HARNESS, 40)))
+    assert site == (USER, 20) and user
+    assert [f.line for f in traceback] == [20, 30]
+
+
+def test_unittest_frames_next_to_the_harness_are_trimmed() -> None:
+    _, _, traceback = locate_module._site(frames((USER, 20), (STDLIB, 99), (HARNESS, 40)))
+    assert [f.line for f in traceback] == [20]
+
+
+def test_the_harness_own_allocations_are_dropped() -> None:
+    assert locate_module._site(frames((HARNESS, 1), (USER, 2))) is None
+    assert locate_module._site(frames((STDLIB, 5), (HARNESS, 1))) is None
+
+
+def test_stdlib_only_traces_are_kept_but_marked() -> None:
+    site, user, _ = locate_module._site(frames((STDLIB, 5), (STDLIB, 6)))
+    assert site == (STDLIB, 5) and not user
+
+
+def test_steady_user_lines_rank_first() -> None:
+    lines = [
+        Line(USER, 1, size_per_cycle=500, count_per_cycle=0.05),
+        Line(STDLIB, 2, size_per_cycle=900, count_per_cycle=3, in_user_code=False),
+        Line(USER, 3, size_per_cycle=32, count_per_cycle=1),
+    ]
+    assert [line.line for line in sorted(lines, key=lambda line: line.sort_key)] == [3, 1, 2]
+
+
+_KEPT: list[object] = []
+
+
+class Session:
+    def __init__(self, token: int) -> None:
+        self.token = token
+
+
+def _leaky_cycle() -> None:
+    _KEPT.append(Session(len(_KEPT)))
+
+
+def test_locate_finds_the_line_and_the_growing_type() -> None:
+    with preserved_state() as state:
+        state.freeze()
+        location = locate(_leaky_cycle, 20, 3, state, CacheClearer())
+    assert not tracemalloc.is_tracing()
+    top = location.lines[0]
+    assert (top.file, top.source) == (__file__, "_KEPT.append(Session(len(_KEPT)))")
+    assert top.count_per_cycle >= 1
+    assert location.cycles == 20
+    assert any(t.name.endswith("Session") and t.per_cycle == pytest.approx(1.0) for t in location.types)
+
+
+def test_locate_finds_nothing_in_a_clean_cycle() -> None:
+    with preserved_state() as state:
+        state.freeze()
+        location = locate(lambda: [Session(1) for _ in range(5)], 20, 3, state, CacheClearer())
+    assert location.lines == ()
+    assert location.size_per_cycle == 0

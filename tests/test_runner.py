@@ -1,0 +1,87 @@
+"""The detection loop with fake probes: when it stops, and what it judged."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from itertools import count
+
+import pytest
+
+from leakharness import runner
+from leakharness.caches import CacheClearer
+from leakharness.config import Settings
+from leakharness.resources import Resource
+from leakharness.runner import detect
+from leakharness.state import preserved_state
+from leakharness.verdict import Verdict
+
+
+class FakeProbe:
+    """Returns ``shape(n)`` on its n-th sample (n = 0 is the first call)."""
+
+    def __init__(self, resource: Resource, shape: Callable[[int], int]) -> None:
+        self.resource = resource
+        self._calls: Iterator[int] = count()
+        self._shape = shape
+
+    def sample(self) -> int:
+        return self._shape(next(self._calls))
+
+
+def run(settings: Settings, *probes: FakeProbe) -> runner.Detection:
+    with preserved_state() as state:
+        return detect(lambda: None, probes, settings, state, CacheClearer())
+
+
+def test_flat_series_stop_at_min_cycles() -> None:
+    detection = run(Settings(min_cycles=60, max_cycles=400), FakeProbe(Resource.HEAP, lambda n: 100))
+    assert detection.cycles == 60
+    assert detection.stopped == "settled"
+    assert detection.judgements[Resource.HEAP].verdict is Verdict.CLEAN
+
+
+def test_steady_heap_growth_runs_until_its_leak_span() -> None:
+    detection = run(Settings(min_cycles=60, max_cycles=400), FakeProbe(Resource.HEAP, lambda n: n))
+    assert detection.cycles == Resource.HEAP.leak_span
+    assert detection.judgements[Resource.HEAP].verdict is Verdict.LEAK
+
+
+def test_an_fd_leak_settles_the_run_without_waiting_for_memory() -> None:
+    detection = run(
+        Settings(min_cycles=60, max_cycles=400),
+        FakeProbe(Resource.FDS, lambda n: n),
+        FakeProbe(Resource.HEAP, lambda n: 3 * n),
+    )
+    assert detection.cycles == 60
+    assert detection.stopped == "file descriptors leak settled"
+    assert detection.judgements[Resource.HEAP].verdict is Verdict.LEAK
+
+
+def test_irregular_growth_runs_to_max_cycles_and_is_inconclusive() -> None:
+    detection = run(
+        Settings(min_cycles=60, max_cycles=120),
+        FakeProbe(Resource.OBJECTS, lambda n: n // 25 * 3 if n < 60 else 6 + (n // 40)),
+    )
+    assert detection.cycles == 120
+    assert detection.stopped == "max_cycles (120)"
+    assert detection.judgements[Resource.OBJECTS].verdict is not Verdict.LEAK
+
+
+def test_the_time_budget_stops_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    ticks = count()
+    monkeypatch.setattr(runner, "perf_counter", lambda: float(next(ticks)))
+    detection = run(Settings(min_cycles=60, max_cycles=400, time_budget=30), FakeProbe(Resource.FDS, lambda n: 0))
+    assert detection.cycles < 60
+    assert detection.stopped.startswith("time budget")
+    assert detection.judgements[Resource.FDS].verdict is Verdict.CLEAN
+
+
+def test_warmup_cycles_run_before_the_baseline() -> None:
+    calls = [0]
+
+    def cycle() -> None:
+        calls[0] += 1
+
+    with preserved_state() as state:
+        detection = detect(cycle, (FakeProbe(Resource.FDS, lambda n: 0),), Settings(warmup=7), state, CacheClearer())
+    assert calls[0] == 7 + 1 + detection.cycles  # warm-up, one settling cycle, measured cycles
