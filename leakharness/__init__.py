@@ -5,7 +5,7 @@ from __future__ import annotations
 from leakharness.caches import register_cache, unregister_cache
 from leakharness.check import check
 from leakharness.config import Settings
-from leakharness.errors import CycleError, LeakError, LeakHarnessError
+from leakharness.errors import LeakError, LeakHarnessError
 from leakharness.report.model import Report, ResourceResult, TestReport
 from leakharness.resources import Resource
 from leakharness.testcase import LeakTestCase, no_leaks
@@ -14,7 +14,6 @@ from leakharness.verdict import Verdict
 __version__ = "0.1.0"
 
 __all__ = [
-    "CycleError",
     "LeakError",
     "LeakHarnessError",
     "LeakTestCase",

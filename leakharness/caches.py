@@ -18,6 +18,7 @@ import gc
 import re
 import struct
 from collections.abc import Callable
+from typing import Any
 
 Clear = Callable[[], object]
 
@@ -41,15 +42,16 @@ def unregister_cache(clear: Clear) -> None:
 
 
 def _stdlib_clearers() -> list[Clear]:
-    clearers: list[Clear] = [re.purge, struct._clearcache]
-    compile_pattern = getattr(fnmatch, "_compile_pattern", None)
-    if hasattr(compile_pattern, "cache_clear"):
-        clearers.append(compile_pattern.cache_clear)
+    clearers: list[Clear] = [re.purge]
+    for owner, name in ((struct, "_clearcache"), (getattr(fnmatch, "_compile_pattern", None), "cache_clear")):
+        clear = getattr(owner, name, None)
+        if callable(clear):
+            clearers.append(clear)
     return clearers
 
 
-def _bounded_lru_sizes() -> dict[int, tuple[object, int]]:
-    sizes = {}
+def _bounded_lru_sizes() -> dict[int, tuple[Any, int]]:
+    sizes: dict[int, tuple[Any, int]] = {}
     for obj in gc.get_objects():
         if isinstance(obj, _LRU_TYPE):
             info = obj.cache_info()
@@ -75,7 +77,7 @@ class CacheClearer:
             before = self._lru_before.get(key)
             old_size = before[1] if before is not None and before[0] is wrapper else 0
             if size - old_size >= 2:
-                filling.append(wrapper.cache_clear)  # type: ignore[attr-defined]
+                filling.append(wrapper.cache_clear)
         self._lru_before = {}
         self._clearers += tuple(filling)
         self()

@@ -62,22 +62,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run = parser.add_argument_group("cycles")
     run.add_argument("-n", "--cycles", type=int, metavar="N", help="most cycles per test (default 400)")
-    run.add_argument("--min-cycles", type=int, metavar="N", help="fewest cycles before a verdict (default 60)")
-    run.add_argument("-w", "--warmup", type=int, metavar="N", help="untimed cycles before measuring (default 5)")
-    run.add_argument("--time-budget", type=float, metavar="S", help="seconds of detection per test (default 20)")
-    run.add_argument("--locate-cycles", type=int, metavar="N", help="traced cycles to locate a leak (default 20)")
+    run.add_argument(
+        "--min-cycles", type=int, metavar="N", help="fewest cycles before a verdict (default 60)"
+    )
+    run.add_argument(
+        "-w", "--warmup", type=int, metavar="N", help="untimed cycles before measuring (default 5)"
+    )
+    run.add_argument(
+        "--time-budget", type=float, metavar="S", help="seconds of detection per test (default 20)"
+    )
+    run.add_argument(
+        "--locate-cycles", type=int, metavar="N", help="traced cycles to locate a leak (default 20)"
+    )
     run.add_argument("--resources", metavar="LIST", help="comma-separated resources to watch (default all)")
     run.add_argument(
-        "--tolerance", action="append", default=[], metavar="RES=N",
+        "--tolerance",
+        action="append",
+        default=[],
+        metavar="RES=N",
         help="accepted growth per cycle, e.g. rss=65536 (repeatable)",
     )
     run.add_argument("--pattern", default="test*.py", help="file pattern for folders (default test*.py)")
-    run.add_argument("--config", type=Path, metavar="PYPROJECT", help="read [tool.leakharness] from this file")
+    run.add_argument(
+        "--config", type=Path, metavar="PYPROJECT", help="read [tool.leakharness] from this file"
+    )
     out = parser.add_argument_group("output")
     out.add_argument("--json", type=Path, metavar="PATH", help="also write the report as JSON")
     out.add_argument("--lines", type=int, metavar="N", help="top allocating lines shown (default 10)")
     out.add_argument("--depth", type=int, metavar="N", help="traceback frames per line (default 5)")
-    out.add_argument("-q", "--quiet", action="store_true", help="one line per test")
+    out.add_argument("-q", "--quiet", action="store_true", help="verdict and reason only, no tables")
     out.add_argument("-v", "--verbose", action="store_true", help="tables for clean tests too, and notes")
     parser.add_argument("--version", action="version", version=f"leakharness {__version__}")
     return parser
@@ -90,9 +103,13 @@ def settings_from(args: argparse.Namespace) -> Settings:
     settings = Settings.from_pyproject(config) if config else Settings()
     changes: dict[str, Any] = {}
     for option, name in (
-        ("cycles", "max_cycles"), ("min_cycles", "min_cycles"), ("warmup", "warmup"),
-        ("time_budget", "time_budget"), ("locate_cycles", "locate_cycles"),
-        ("lines", "top_lines"), ("depth", "traceback_depth"),
+        ("cycles", "max_cycles"),
+        ("min_cycles", "min_cycles"),
+        ("warmup", "warmup"),
+        ("time_budget", "time_budget"),
+        ("locate_cycles", "locate_cycles"),
+        ("lines", "top_lines"),
+        ("depth", "traceback_depth"),
     ):
         if getattr(args, option) is not None:
             changes[name] = getattr(args, option)
@@ -135,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("leakharness: interrupted", file=sys.stderr)
         return 130
-    console.print(*render_report(report, detail, bars_for(console)))
+    for renderable in render_report(report, detail, bars_for(console)):
+        console.print(renderable)
     if args.json is not None:
         try:
             write_json(report, args.json)

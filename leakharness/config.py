@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
@@ -50,7 +51,7 @@ class Settings:
         _at_least("locate_cycles", self.locate_cycles, 2)
         _at_least("top_lines", self.top_lines, 0)
         _at_least("traceback_depth", self.traceback_depth, 1)
-        if not isinstance(self.time_budget, (int, float)) or self.time_budget <= 0:
+        if not _is_number(self.time_budget) or not 0 < self.time_budget < math.inf:
             raise LeakHarnessError(f"time_budget must be > 0 seconds (got {self.time_budget!r})")
         object.__setattr__(self, "resources", _resources(self.resources))
         object.__setattr__(self, "tolerances", _tolerances(self.tolerances))
@@ -87,7 +88,8 @@ class Settings:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError) as err:
             raise LeakHarnessError(f"cannot read settings from {path}: {err}") from err
-        table = data.get("tool", {}).get("leakharness", {})
+        tool = data.get("tool", {})
+        table = tool.get("leakharness", {}) if isinstance(tool, dict) else None
         if not isinstance(table, dict):
             raise LeakHarnessError(f"[tool.leakharness] in {path} must be a table")
         try:
@@ -116,9 +118,15 @@ def _at_least(name: str, value: object, low: int, low_name: str | None = None) -
         raise LeakHarnessError(f"{name} must be >= {bound} (got {value})")
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value)
+
+
 def _resources(value: Iterable[Resource | str]) -> tuple[Resource, ...]:
     if isinstance(value, (str, Resource)):
         value = [value]
+    if not isinstance(value, Iterable) or not all(isinstance(r, (str, Resource)) for r in value):
+        raise LeakHarnessError(f"resources must be a list of resource names (got {value!r})")
     try:
         chosen = tuple(r if isinstance(r, Resource) else Resource.parse(r) for r in value)
     except ValueError as err:
@@ -128,16 +136,16 @@ def _resources(value: Iterable[Resource | str]) -> tuple[Resource, ...]:
     return tuple(dict.fromkeys(chosen))
 
 
-def _tolerances(value: Mapping[Resource | str, float]) -> Mapping[Resource, float]:
+def _tolerances(value: Mapping[Any, float]) -> Mapping[Resource, float]:
+    if not isinstance(value, Mapping):
+        raise LeakHarnessError(f"tolerances must map resource names to numbers (got {value!r})")
     parsed: dict[Resource, float] = {}
-    for key, amount in dict(value).items():
+    for key, amount in value.items():
         try:
-            resource = key if isinstance(key, Resource) else Resource.parse(key)
+            resource = key if isinstance(key, Resource) else Resource.parse(str(key))
         except ValueError as err:
             raise LeakHarnessError(f"tolerances: {err}") from err
-        if not isinstance(amount, (int, float)) or isinstance(amount, bool) or amount < 0:
-            raise LeakHarnessError(
-                f"tolerance for {resource.value} must be a number >= 0 (got {amount!r})"
-            )
+        if not _is_number(amount) or not 0 <= amount < math.inf:
+            raise LeakHarnessError(f"tolerance for {resource.value} must be a number >= 0 (got {amount!r})")
         parsed[resource] = float(amount)
     return MappingProxyType(parsed)

@@ -12,14 +12,6 @@ class LeakHarnessError(Exception):
     """Bad input or a run that could not be carried out (not a leak)."""
 
 
-class CycleError(LeakHarnessError):
-    """The user's cycle raised; the harness state was restored before this."""
-
-    def __init__(self, message: str, traceback_text: str) -> None:
-        super().__init__(message)
-        self.traceback_text = traceback_text
-
-
 class LeakError(AssertionError):
     """A leak was found. Subclasses AssertionError so unittest counts a failure."""
 

@@ -7,7 +7,7 @@ from time import perf_counter
 from leakharness.caches import CacheClearer
 from leakharness.config import Settings
 from leakharness.errors import LeakHarnessError
-from leakharness.locate import Location, locate
+from leakharness.locate import Line, Location, locate
 from leakharness.probes import make_probes
 from leakharness.report.model import ResourceResult, TestReport
 from leakharness.resources import Resource
@@ -91,13 +91,12 @@ def _confirm(resource: Resource, judgement: Judgement, location: Location) -> tu
         )
     if resource is Resource.OBJECTS and not location.types:
         return Verdict.CLEAN, (
-            f"count grew ({judgement.reason}) but no type kept growing over "
-            f"{location.cycles} cycles"
+            f"count grew ({judgement.reason}) but no type kept growing over {location.cycles} cycles"
         )
     return judgement.verdict, judgement.reason
 
 
-def _trim(location: Location | None, settings: Settings) -> tuple:
+def _trim(location: Location | None, settings: Settings) -> tuple[Line, ...]:
     if location is None:
         return ()
     from dataclasses import replace

@@ -17,7 +17,7 @@ from typing import Any
 from leakharness.config import Settings
 from leakharness.examine import examine
 from leakharness.report.model import Report, TestReport
-from leakharness.testcase import LeakTestCase, add_listener, remove_listener
+from leakharness.testcase import LeakTestCase, add_listener, base_settings, remove_listener
 from leakharness.verdict import Verdict
 
 Progress = Callable[[int, int, str], None]
@@ -52,7 +52,8 @@ def hunt(tests: list[unittest.TestCase], settings: Settings, progress: Progress 
 def examine_test(test: unittest.TestCase, settings: Settings) -> list[TestReport]:
     """The reports of one test: hunted, or its own findings if it runs as written."""
     if _runs_as_written(test):
-        return _run_as_written(test)
+        with base_settings(settings):
+            return _run_as_written(test)
     first = _run_once(test)
     if first is not None:
         return [first]
@@ -120,7 +121,11 @@ def _run_as_written(test: unittest.TestCase) -> list[TestReport]:
             return [outcome]
     if named:
         return named
-    return [TestReport(test.id(), Verdict.CLEAN, seconds=seconds, reason="ran as written: no leak assertion in it")]
+    return [
+        TestReport(
+            test.id(), Verdict.CLEAN, seconds=seconds, reason="ran as written: no leak assertion in it"
+        )
+    ]
 
 
 def _renamed(report: TestReport, test_id: str, index: int) -> TestReport:

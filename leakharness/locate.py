@@ -142,7 +142,8 @@ def locate(
         for _ in range(half):
             run_cycle(cycle, clear_caches)
         snapshots.append(_tallies(tracemalloc.take_snapshot()))
-    return Location(cycles=2 * half, lines=_growing_lines(*snapshots, cycles=2 * half), types=types)
+    first, middle, last = snapshots
+    return Location(cycles=2 * half, lines=_growing_lines(first, middle, last, 2 * half), types=types)
 
 
 def _site(frames: Iterable[tracemalloc.Frame]) -> tuple[Site, bool, tuple[Frame, ...]] | None:
@@ -159,7 +160,11 @@ def _site(frames: Iterable[tracemalloc.Frame]) -> tuple[Site, bool, tuple[Frame,
         return None
     start = kinds.index(Origin.USER) if Origin.USER in kinds else 0
     first = innermost_first[start]
-    return (first.file, first.line), start < len(kinds) and kinds[start] is Origin.USER, tuple(innermost_first[start:])
+    return (
+        (first.file, first.line),
+        start < len(kinds) and kinds[start] is Origin.USER,
+        tuple(innermost_first[start:]),
+    )
 
 
 def _tallies(snapshot: tracemalloc.Snapshot) -> dict[Site, _Tally]:
@@ -206,9 +211,7 @@ def _type_counts(exclude: object = None) -> dict[str, int]:
     return dict(objgraph.typestats(objects=objects, shortnames=False))
 
 
-def _growing_types(
-    cycle: Cycle, clear_caches: CacheClearer, cycles: int
-) -> tuple[TypeGrowth, ...]:
+def _growing_types(cycle: Cycle, clear_caches: CacheClearer, cycles: int) -> tuple[TypeGrowth, ...]:
     before = _type_counts()
     for _ in range(cycles):
         run_cycle(cycle, clear_caches)

@@ -16,12 +16,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from leakharness.resources import Resource
+import psutil
 
-try:
-    import psutil
-except ImportError:  # pragma: no cover - psutil is a dependency
-    psutil = None
+from leakharness.resources import Resource
 
 
 class Probe(Protocol):
@@ -74,8 +71,6 @@ class PythonThreads:
 
 class _ProcessProbe:
     def __init__(self) -> None:
-        if psutil is None:  # pragma: no cover
-            raise ProbeUnavailable("psutil is not installed")
         self._process = psutil.Process()
         try:
             self.sample()

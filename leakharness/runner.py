@@ -64,10 +64,10 @@ def detect(
     stopped = f"max_cycles ({settings.max_cycles})"
     started = perf_counter()
     deadline = started + settings.time_budget
+    samples.record()  # a first read of every probe, thrown away: psutil settles lazily
+    samples.rewind()
     run_cycle(cycle, clear_caches)  # settles what the first collection after freezing frees
-    samples.record()  # the baseline: nothing the loop keeps is created after it
-    while not samples.full:
-        run_cycle(cycle, clear_caches)
+    while True:  # the baseline is the first row, recorded by the same code as every other row
         samples.record()
         rows = samples.count  # cycles run + 1
         if rows > settings.min_cycles and rows % CHECK_EVERY == 1:
@@ -78,6 +78,9 @@ def detect(
         if perf_counter() > deadline:
             stopped = f"time budget ({settings.time_budget:g} s)"
             break
+        if samples.full:
+            break
+        run_cycle(cycle, clear_caches)
     seconds = perf_counter() - started
     out_of_time = stopped.startswith("time budget")
     min_cycles = MIN_CYCLES_WHEN_OUT_OF_TIME if out_of_time else settings.min_cycles

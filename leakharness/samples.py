@@ -21,7 +21,7 @@ class Samples:
         self.probes = tuple(probes)
         self.count = 0
         self._columns = tuple(array("q", bytes(8 * capacity)) for _ in self.probes)
-        self._pairs = tuple(zip(self.probes, self._columns))
+        self._pairs = tuple(zip(self.probes, self._columns, strict=True))
         # Row numbers made up front: past 256, ints are new objects each time.
         self._rows = list(range(capacity + 1))
 
@@ -31,6 +31,10 @@ class Samples:
         for probe, column in self._pairs:
             column[row] = probe.sample()
         self.count = self._rows[row + 1]
+
+    def rewind(self) -> None:
+        """Forget the rows recorded so far."""
+        self.count = 0
 
     @property
     def capacity(self) -> int:

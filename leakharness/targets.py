@@ -14,6 +14,7 @@ import traceback
 import unittest
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 from leakharness.errors import LeakHarnessError
 
@@ -68,7 +69,7 @@ def _package_root(folder: Path) -> Path:
     return folder
 
 
-def _import_file(path: Path) -> object:
+def _import_file(path: Path) -> ModuleType:
     path = path.resolve()
     root = _package_root(path.parent)
     parts = path.with_suffix("").relative_to(root).parts
@@ -102,7 +103,7 @@ def _split_importable(name: str) -> tuple[str, list[str]]:
     raise LeakHarnessError(f"cannot import target {name!r}: no module named {parts[0]!r}")
 
 
-def _import(module_name: str, shown: str) -> object:
+def _import(module_name: str, shown: str) -> ModuleType:
     try:
         return importlib.import_module(module_name)
     except BaseException as err:  # a target's import may raise anything, even SystemExit

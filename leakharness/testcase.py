@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import functools
 import unittest
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 from leakharness.check import split_options
-from leakharness.config import FIELD_NAMES, Settings
+from leakharness.config import FIELD_NAMES, Settings, find_pyproject
 from leakharness.errors import LeakError, LeakHarnessError
 from leakharness.examine import examine
 from leakharness.report.console import to_text
@@ -30,9 +32,30 @@ def remove_listener(listener: Listener) -> None:
         _LISTENERS.remove(listener)
 
 
+_BASE: list[Settings] = []
+
+
+@contextmanager
+def base_settings(settings: Settings) -> Iterator[None]:
+    """Make ``settings`` the defaults under class attributes (the CLI's options)."""
+    _BASE.append(settings)
+    try:
+        yield
+    finally:
+        _BASE.pop()
+
+
+def _default_settings() -> Settings:
+    if _BASE:
+        return _BASE[-1]
+    found = find_pyproject(Path.cwd())
+    return Settings.from_pyproject(found) if found else Settings()
+
+
 def class_settings(cls: type) -> Settings:
-    """Settings from ``leak_settings`` and ``leak_<field>`` class attributes."""
-    base = getattr(cls, "leak_settings", None) or Settings()
+    """Settings from ``leak_settings`` and ``leak_<field>`` class attributes, over
+    the run's defaults (the CLI's options, else ``[tool.leakharness]``)."""
+    base = getattr(cls, "leak_settings", None) or _default_settings()
     overrides = {
         name: getattr(cls, f"leak_{name}")
         for name in FIELD_NAMES

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from itertools import pairwise
 from statistics import median
 
 
@@ -86,24 +87,28 @@ def judge(
     ``min_cycles`` can still show its plateau. Before ``final`` the
     judgement may be unsettled: run more cycles and ask again.
     """
-    cycles = len(values) - 1
+    cycles = max(0, len(values) - 1)
     total = float(values[-1] - values[0]) if cycles >= 1 else 0.0
-    if cycles < min_cycles:
+    if cycles < max(1, min_cycles):
         return _pending(total, cycles, min_cycles, final)
-    deltas = [float(b - a) for a, b in zip(values, values[1:])]
+    deltas = [float(b - a) for a, b in pairwise(values)]
     size = window_size(cycles)
     windows = window_growth(deltas, size)
     grew = [g > allowed * size for g in windows]
-    settled_part = windows[1:]
+    settled_part = windows[1:] or windows
     tail = windows[len(windows) - max(1, len(windows) // 3) :]
     slope = median(settled_part) / size
     span = f"{len(windows)} windows of {size} cycle{'s' if size > 1 else ''}"
 
     if all(grew):
         if _slowing(settled_part):
-            early, late = median(settled_part[: len(settled_part) // 2]) / size, settled_part[-1] / size
-            reason = f"growth slowed from {early:+.2f} to {late:+.2f} {unit}/cycle: a cache filling up".replace(" /", "/")
-            return Judgement(Verdict.CLEAN if final else Verdict.INCONCLUSIVE, slope, total, reason, settled=final)
+            early = median(settled_part[: len(settled_part) // 2]) / size
+            late = settled_part[-1] / size
+            per_cycle = f" {unit}/cycle" if unit else "/cycle"
+            reason = f"growth slowed from {early:+.2f} to {late:+.2f}{per_cycle}: a cache filling up"
+            if final:
+                return Judgement(Verdict.CLEAN, 0.0, total, reason)
+            return Judgement(Verdict.INCONCLUSIVE, slope, total, reason, settled=False)
         settled = final or cycles >= leak_span
         return Judgement(Verdict.LEAK, slope, total, f"grew in all {span}", settled=settled)
     if _flat(settled_part, size, allowed) or _flat(tail, size, allowed):
@@ -117,8 +122,7 @@ def judge(
         Verdict.INCONCLUSIVE,
         slope,
         total,
-        f"grew in {positive} of {span} ({_signed(total, unit)} in all): "
-        "run more cycles or set a tolerance",
+        f"grew in {positive} of {span} ({_signed(total, unit)} in all): run more cycles or set a tolerance",
     )
 
 
@@ -154,7 +158,8 @@ def _clean_reason(
     if total <= allowed * cycles:
         return f"no growth over {cycles} cycles"
     flat_for = len(tail) * size
-    return f"{_signed(total, unit)} early, then flat for the last {flat_for} cycles (filled up and stopped)"
+    cycles_text = f"{flat_for} cycle{'s' if flat_for != 1 else ''}"
+    return f"{_signed(total, unit)} early, then flat for the last {cycles_text} (filled up and stopped)"
 
 
 def _signed(amount: float, unit: str) -> str:

@@ -46,7 +46,9 @@ def test_a_native_leak_is_found_through_process_memory(kinds: Run) -> None:
     assert "native allocation, not visible to tracemalloc" in test["reason"]
 
 
-@pytest.mark.parametrize("name", ["test_clean_heap", "test_clean_file", "test_clean_thread", "test_clean_native"])
+@pytest.mark.parametrize(
+    "name", ["test_clean_heap", "test_clean_file", "test_clean_thread", "test_clean_native"]
+)
 def test_clean_twins_are_clean(kinds: Run, name: str) -> None:
     test = kinds.test(name)
     assert test["verdict"] == "clean", test["resources"]
@@ -181,3 +183,19 @@ def test_console_script_is_installed() -> None:
     proc = subprocess.run([str(script), "--version"], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0
     assert proc.stdout.startswith("leakharness ")
+
+
+def test_command_line_settings_reach_leak_test_cases(tmp_path: Path) -> None:
+    run = run_cli("--min-cycles", "70", str(CASES / "cases_leaktestcase.py"), json_path=tmp_path / "r.json")
+    assert run.test("test_clean_cycle")["cycles"] == 70
+
+
+def test_pyproject_settings_reach_leak_test_cases_under_unittest(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.leakharness]\nmin_cycles = 75\nmax_cycles = 75\n")
+    (tmp_path / "test_lt.py").write_text(
+        "import leakharness\n\nclass T(leakharness.LeakTestCase):\n"
+        "    def test_clean(self):\n"
+        "        assert self.assertNoLeaks(lambda: bytes(10)).cycles == 75\n"
+    )
+    proc = subprocess.run([sys.executable, "-m", "unittest", "test_lt"], capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr

@@ -49,7 +49,11 @@ def _try_repo(project: Path, home: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PRE_COMMIT_HOME": str(home), "NO_COLOR": "1"}
     return subprocess.run(
         [*_pre_commit(), "try-repo", str(ROOT), "leakharness", "--all-files", "--verbose"],
-        cwd=project, capture_output=True, text=True, env=env, timeout=600,
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
     )
 
 

@@ -70,7 +70,9 @@ def test_irregular_growth_runs_to_max_cycles_and_is_inconclusive() -> None:
 def test_the_time_budget_stops_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
     ticks = count()
     monkeypatch.setattr(runner, "perf_counter", lambda: float(next(ticks)))
-    detection = run(Settings(min_cycles=60, max_cycles=400, time_budget=30), FakeProbe(Resource.FDS, lambda n: 0))
+    detection = run(
+        Settings(min_cycles=60, max_cycles=400, time_budget=30), FakeProbe(Resource.FDS, lambda n: 0)
+    )
     assert detection.cycles < 60
     assert detection.stopped.startswith("time budget")
     assert detection.judgements[Resource.FDS].verdict is Verdict.CLEAN
@@ -83,5 +85,7 @@ def test_warmup_cycles_run_before_the_baseline() -> None:
         calls[0] += 1
 
     with preserved_state() as state:
-        detection = detect(cycle, (FakeProbe(Resource.FDS, lambda n: 0),), Settings(warmup=7), state, CacheClearer())
+        detection = detect(
+            cycle, (FakeProbe(Resource.FDS, lambda n: 0),), Settings(warmup=7), state, CacheClearer()
+        )
     assert calls[0] == 7 + 1 + detection.cycles  # warm-up, one settling cycle, measured cycles

@@ -7,6 +7,7 @@ import sys
 import textwrap
 import unittest
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -33,7 +34,7 @@ def run_case(case: type[unittest.TestCase], name: str) -> unittest.TestResult:
 class Cases(LeakTestCase):
     leak_max_cycles = 90
     leak_min_cycles = 70
-    reports: list[leakharness.TestReport] = []
+    reports: ClassVar[list[leakharness.TestReport]] = []
 
     def test_leaky(self) -> None:
         self.assertNoLeaks(hoard)

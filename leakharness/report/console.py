@@ -136,17 +136,25 @@ def short_path(path: str) -> str:
     return path if relative.startswith("..") else relative
 
 
-def render_test(test: TestReport, detail: Detail = Detail.NORMAL, bars: str = BARS) -> Iterator[RenderableType]:
+def render_test(
+    test: TestReport, detail: Detail = Detail.NORMAL, bars: str = BARS
+) -> Iterator[RenderableType]:
     yield header(test)
     full = detail is Detail.VERBOSE or test.verdict in (Verdict.LEAK, Verdict.INCONCLUSIVE)
     if detail is Detail.QUIET or test.verdict is Verdict.SKIPPED:
         if test.reason and test.verdict is not Verdict.CLEAN:
             yield Padding(Text(test.reason), (0, 0, 0, 2))
         return
+    if test.reason and test.verdict is not Verdict.CLEAN:
+        yield Padding(Text(test.reason), (0, 0, 0, 2))
     if test.error:
         yield Padding(Text(test.error.rstrip(), style="magenta"), (0, 0, 0, 2))
     if full and test.resources:
-        shown = test.resources if detail is Detail.VERBOSE else [r for r in test.resources if r.verdict is not Verdict.CLEAN]
+        shown = (
+            test.resources
+            if detail is Detail.VERBOSE
+            else [r for r in test.resources if r.verdict is not Verdict.CLEAN]
+        )
         yield Padding(resource_table(shown, bars), (0, 0, 0, 2))
         hidden = [r.resource.label for r in test.resources if r not in shown]
         if hidden:
@@ -165,6 +173,8 @@ def summary_line(report: Report) -> Text:
     counts = report.counts()
     text = Text(f"{len(report.tests)} test{'s' if len(report.tests) != 1 else ''}: ")
     parts = [(v, counts[v.value]) for v in Verdict if counts[v.value]]
+    if not parts:
+        text.append("nothing ran")
     for index, (verdict, count) in enumerate(parts):
         if index:
             text.append(", ")
@@ -173,7 +183,9 @@ def summary_line(report: Report) -> Text:
     return text
 
 
-def render_report(report: Report, detail: Detail = Detail.NORMAL, bars: str = BARS) -> Iterator[RenderableType]:
+def render_report(
+    report: Report, detail: Detail = Detail.NORMAL, bars: str = BARS
+) -> Iterator[RenderableType]:
     for test in report.tests:
         yield Group(*render_test(test, detail, bars))
         yield Text("")

@@ -30,6 +30,7 @@ def write_json(report: Report, path: Path) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+        os.chmod(temp, 0o644)  # mkstemp makes it private; a report is for reading
         os.replace(temp, path)
     except BaseException:
         os.unlink(temp)

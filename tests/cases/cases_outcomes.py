@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unittest
+from typing import ClassVar
 
 _RUNS = [0]
 
@@ -27,7 +28,7 @@ class Outcomes(unittest.TestCase):
 
 
 class Fixtures(unittest.TestCase):
-    calls: list[str] = []
+    calls: ClassVar[list[str]] = []
 
     @classmethod
     def setUpClass(cls) -> None:

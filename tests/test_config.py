@@ -1,0 +1,259 @@
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from leakharness.config import FIELD_NAMES, Settings, find_pyproject
+from leakharness.errors import LeakHarnessError
+from leakharness.resources import Resource
+
+
+def write_pyproject(folder: Path, body: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "pyproject.toml"
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+def test_defaults_are_valid() -> None:
+    settings = Settings()
+    assert settings.min_cycles <= settings.max_cycles
+    assert settings.resources == tuple(Resource)
+    assert dict(settings.tolerances) == {}
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"min_cycles": 0}, "min_cycles must be >= 1 (got 0)"),
+        ({"warmup": -1}, "warmup must be >= 0 (got -1)"),
+        ({"locate_cycles": 1}, "locate_cycles must be >= 2 (got 1)"),
+        ({"top_lines": -2}, "top_lines must be >= 0 (got -2)"),
+        ({"traceback_depth": 0}, "traceback_depth must be >= 1 (got 0)"),
+        ({"min_cycles": 80, "max_cycles": 70}, "max_cycles must be >= min_cycles (80) (got 70)"),
+    ],
+)
+def test_out_of_range_values_are_rejected(changes: dict[str, Any], message: str) -> None:
+    with pytest.raises(LeakHarnessError) as caught:
+        Settings(**changes)
+    assert str(caught.value) == message
+
+
+def test_max_cycles_equal_to_min_cycles_is_accepted() -> None:
+    assert Settings(min_cycles=10, max_cycles=10).max_cycles == 10
+
+
+@pytest.mark.parametrize("value", [1.5, "3", None, 2.0])
+@pytest.mark.parametrize("name", ["warmup", "min_cycles", "max_cycles", "locate_cycles", "top_lines"])
+def test_non_integers_are_rejected(name: str, value: object) -> None:
+    with pytest.raises(LeakHarnessError, match=rf"{name} must be an integer \(got {value!r}\)"):
+        Settings(**{name: value})
+
+
+@pytest.mark.parametrize(
+    "name", ["warmup", "min_cycles", "max_cycles", "locate_cycles", "top_lines", "traceback_depth"]
+)
+def test_bools_are_rejected_for_integers(name: str) -> None:
+    with pytest.raises(LeakHarnessError, match=r"must be an integer \(got True\)"):
+        Settings(**{name: True})
+
+
+def test_bool_time_budget_is_rejected() -> None:
+    with pytest.raises(LeakHarnessError, match="time_budget"):
+        Settings(time_budget=True)
+
+
+@pytest.mark.parametrize("budget", [0, 0.0, -1, -0.5, "10", None])
+def test_time_budget_must_be_positive_number(budget: object) -> None:
+    with pytest.raises(LeakHarnessError) as caught:
+        Settings(time_budget=budget)  # type: ignore[arg-type]
+    assert f"time_budget must be > 0 seconds (got {budget!r})" == str(caught.value)
+
+
+@pytest.mark.parametrize("budget", [0.25, 3, 600.0])
+def test_positive_time_budget_is_kept(budget: float) -> None:
+    assert Settings(time_budget=budget).time_budget == budget
+
+
+def test_nan_time_budget_is_rejected() -> None:
+    with pytest.raises(LeakHarnessError, match="time_budget"):
+        Settings(time_budget=math.nan)
+
+
+@pytest.mark.parametrize("resources", [["disk"], ["heap", "gpu"], "memory"])
+def test_unknown_resources_are_rejected(resources: Any) -> None:
+    with pytest.raises(LeakHarnessError) as caught:
+        Settings(resources=resources)
+    message = str(caught.value)
+    assert "unknown resource" in message
+    assert "heap" in message and "native_threads" in message
+
+
+def test_empty_resources_are_rejected() -> None:
+    with pytest.raises(LeakHarnessError, match="at least one resource"):
+        Settings(resources=())
+
+
+@pytest.mark.parametrize(
+    ("given", "parsed"),
+    [
+        ("fds", (Resource.FDS,)),
+        (Resource.RSS, (Resource.RSS,)),
+        (["heap", "Native-Threads"], (Resource.HEAP, Resource.NATIVE_THREADS)),
+        (["fds", Resource.FDS, "FDS", "heap", "fds"], (Resource.FDS, Resource.HEAP)),
+    ],
+)
+def test_resources_are_parsed_and_deduplicated(given: Any, parsed: tuple[Resource, ...]) -> None:
+    assert Settings(resources=given).resources == parsed
+
+
+@pytest.mark.parametrize("amount", [-1, -0.001])
+def test_negative_tolerance_is_rejected(amount: float) -> None:
+    with pytest.raises(LeakHarnessError) as caught:
+        Settings(tolerances={"rss": amount})
+    assert str(caught.value) == f"tolerance for rss must be a number >= 0 (got {amount!r})"
+
+
+@pytest.mark.parametrize("amount", [True, "10", None])
+def test_non_numeric_tolerance_is_rejected(amount: object) -> None:
+    with pytest.raises(LeakHarnessError, match=r"tolerance for heap must be a number >= 0"):
+        Settings(tolerances={"heap": amount})  # type: ignore[dict-item]
+
+
+def test_nan_tolerance_is_rejected() -> None:
+    with pytest.raises(LeakHarnessError, match="tolerance"):
+        Settings(tolerances={"heap": math.nan})
+
+
+def test_unknown_tolerance_resource_is_rejected() -> None:
+    with pytest.raises(LeakHarnessError, match=r"tolerances: unknown resource 'disk'"):
+        Settings(tolerances={"disk": 1})
+
+
+def test_tolerances_are_parsed_to_floats() -> None:
+    settings = Settings(tolerances={"RSS": 8192, Resource.FDS: 1})
+    assert dict(settings.tolerances) == {Resource.RSS: 8192.0, Resource.FDS: 1.0}
+    assert settings.tolerance(Resource.RSS) == 8192.0
+    assert settings.tolerance(Resource.HEAP) == 0.0
+
+
+def test_tolerances_are_read_only() -> None:
+    settings = Settings(tolerances={"rss": 1})
+    with pytest.raises(TypeError):
+        settings.tolerances[Resource.HEAP] = 5.0  # type: ignore[index]
+
+
+def test_replace_applies_and_validates() -> None:
+    settings = Settings().replace(min_cycles=10, max_cycles=20)
+    assert (settings.min_cycles, settings.max_cycles) == (10, 20)
+    with pytest.raises(LeakHarnessError, match=r"got 0"):
+        settings.replace(min_cycles=0)
+
+
+def test_replace_with_unknown_name_raises() -> None:
+    with pytest.raises(LeakHarnessError) as caught:
+        Settings().replace(cycles=10)
+    message = str(caught.value)
+    assert "unknown setting 'cycles'" in message
+    assert all(name in message for name in FIELD_NAMES)
+
+
+def test_to_dict_uses_resource_names() -> None:
+    data = Settings(resources=["fds", "heap"], tolerances={"fds": 2}).to_dict()
+    assert data["resources"] == ["fds", "heap"]
+    assert data["tolerances"] == {"fds": 2.0}
+    assert set(data) == FIELD_NAMES
+
+
+def test_from_pyproject_reads_the_table(tmp_path: Path) -> None:
+    path = write_pyproject(
+        tmp_path,
+        '[project]\nname = "x"\n\n[tool.leakharness]\nmin-cycles = 12\nmax_cycles = 30\n'
+        'time-budget = 2.5\nresources = ["fds", "native-threads"]\ntolerances = { rss = 8192 }\n',
+    )
+    settings = Settings.from_pyproject(path)
+    assert (settings.min_cycles, settings.max_cycles, settings.time_budget) == (12, 30, 2.5)
+    assert settings.resources == (Resource.FDS, Resource.NATIVE_THREADS)
+    assert settings.tolerance(Resource.RSS) == 8192.0
+    assert settings.warmup == Settings().warmup
+
+
+def test_from_pyproject_without_table_gives_defaults(tmp_path: Path) -> None:
+    path = write_pyproject(tmp_path, '[project]\nname = "x"\n')
+    assert Settings.from_pyproject(path) == Settings()
+
+
+def test_from_pyproject_reports_bad_toml(tmp_path: Path) -> None:
+    path = write_pyproject(tmp_path, "[tool.leakharness\nmin-cycles = \n")
+    with pytest.raises(LeakHarnessError) as caught:
+        Settings.from_pyproject(path)
+    assert f"cannot read settings from {path}" in str(caught.value)
+
+
+def test_from_pyproject_reports_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "absent" / "pyproject.toml"
+    with pytest.raises(LeakHarnessError, match="cannot read settings"):
+        Settings.from_pyproject(path)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("min-cycles = 0", "min_cycles must be >= 1 (got 0)"),
+        ("bogus = 1", "unknown setting 'bogus'"),
+        ('resources = ["disk"]', "unknown resource 'disk'"),
+        ('time-budget = "soon"', "time_budget must be > 0 seconds (got 'soon')"),
+        ("tolerances = { heap = -1 }", "tolerance for heap must be a number >= 0 (got -1)"),
+    ],
+)
+def test_from_pyproject_reports_bad_values_with_path(tmp_path: Path, body: str, message: str) -> None:
+    path = write_pyproject(tmp_path, f"[tool.leakharness]\n{body}\n")
+    with pytest.raises(LeakHarnessError) as caught:
+        Settings.from_pyproject(path)
+    assert str(path) in str(caught.value)
+    assert message in str(caught.value)
+
+
+def test_from_pyproject_rejects_a_non_table(tmp_path: Path) -> None:
+    path = write_pyproject(tmp_path, "[tool]\nleakharness = 3\n")
+    with pytest.raises(LeakHarnessError, match="must be a table"):
+        Settings.from_pyproject(path)
+
+
+@pytest.mark.parametrize(
+    "body", ["resources = 5", "resources = [1]", "tolerances = 5", 'tolerances = ["rss"]']
+)
+def test_from_pyproject_reports_wrong_types_with_path(tmp_path: Path, body: str) -> None:
+    path = write_pyproject(tmp_path, f"[tool.leakharness]\n{body}\n")
+    with pytest.raises(LeakHarnessError, match=r"pyproject\.toml"):
+        Settings.from_pyproject(path)
+
+
+def test_from_pyproject_with_non_table_tool_key(tmp_path: Path) -> None:
+    path = write_pyproject(tmp_path, "tool = 1\n")
+    with pytest.raises(LeakHarnessError, match=r"pyproject\.toml"):
+        Settings.from_pyproject(path)
+
+
+def test_find_pyproject_finds_nearest_with_table(tmp_path: Path) -> None:
+    outer = write_pyproject(tmp_path, "[tool.leakharness]\nwarmup = 1\n")
+    inner = write_pyproject(tmp_path / "pkg", "[tool.leakharness]\nwarmup = 2\n")
+    start = tmp_path / "pkg" / "src" / "mod"
+    start.mkdir(parents=True)
+    assert find_pyproject(start) == inner
+    assert find_pyproject(tmp_path) == outer
+
+
+def test_find_pyproject_skips_files_without_table(tmp_path: Path) -> None:
+    outer = write_pyproject(tmp_path, "[tool.leakharness]\nwarmup = 1\n")
+    write_pyproject(tmp_path / "pkg", '[project]\nname = "pkg"\n\n[tool.ruff]\nline-length = 99\n')
+    assert find_pyproject(tmp_path / "pkg") == outer
+
+
+def test_find_pyproject_ignores_folders_named_like_the_file(tmp_path: Path) -> None:
+    outer = write_pyproject(tmp_path, "[tool.leakharness]\n")
+    (tmp_path / "pkg" / "pyproject.toml").mkdir(parents=True)
+    assert find_pyproject(tmp_path / "pkg") == outer

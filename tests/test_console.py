@@ -1,0 +1,242 @@
+from __future__ import annotations
+
+import io
+import linecache
+from pathlib import Path
+
+import pytest
+from rich.console import Console, Group
+
+from leakharness.locate import Frame, Line
+from leakharness.report.console import (
+    ASCII_BARS,
+    BARS,
+    Detail,
+    render_report,
+    render_test,
+    signed_amount,
+    signed_size,
+    sparkline,
+    summary_line,
+)
+from leakharness.report.model import Report, ResourceResult, TestReport
+from leakharness.resources import Resource
+from leakharness.verdict import Verdict
+
+SOURCE = "import os\n\nhoard = [bytes(100)]\n"
+TEST_ID = "tests/test_hoard.py::test_hoard[case-1]"
+
+
+@pytest.fixture
+def source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "leaky.py"
+    path.write_text(SOURCE, encoding="utf-8")
+    linecache.checkcache(str(path))
+    monkeypatch.chdir(tmp_path)
+    return path
+
+
+def heap_leak() -> ResourceResult:
+    return ResourceResult(
+        Resource.HEAP, Verdict.LEAK, 1.0, 60.0, "grew in all 6 windows of 10 cycles", tuple(range(61))
+    )
+
+
+def rss_clean() -> ResourceResult:
+    return ResourceResult(Resource.RSS, Verdict.CLEAN, 0.0, 0.0, "no growth over 60 cycles", (0,) * 61)
+
+
+def leak_report(path: Path, **changes: object) -> TestReport:
+    line = Line(str(path), 3, 1536.0, 1.0, traceback=(Frame(str(path), 3),))
+    fields: dict[str, object] = {
+        "id": TEST_ID,
+        "verdict": Verdict.LEAK,
+        "cycles": 60,
+        "seconds": 1.5,
+        "resources": (heap_leak(), rss_clean()),
+        "lines": (line,),
+        "reason": "leaks Python heap +1 blocks/cycle",
+    }
+    fields.update(changes)
+    return TestReport(**fields)  # type: ignore[arg-type]
+
+
+def clean_report(name: str = "test_ok") -> TestReport:
+    return TestReport(f"tests/test_hoard.py::{name}", Verdict.CLEAN, cycles=60, resources=(rss_clean(),))
+
+
+def render(value: object, width: int = 100) -> str:
+    buffer = io.StringIO()
+    Console(file=buffer, width=width, no_color=True).print(value)
+    return buffer.getvalue()
+
+
+def row(text: str, key: str) -> str:
+    """The first output line that contains ``key``."""
+    found = [line for line in text.splitlines() if key in line]
+    assert found, f"{key!r} not in:\n{text}"
+    return found[0]
+
+
+@pytest.mark.parametrize("width", [100, 80])
+def test_leak_report_rows(source: Path, width: int) -> None:
+    text = render(leak_report(source), width)
+    header = text.splitlines()[0]
+    assert header.startswith("LEAK")
+    assert TEST_ID in header
+    heap = row(text, "Python heap")
+    assert "+1 blocks" in heap
+    assert "LEAK" in heap
+    top = row(text, "leaky.py:3")
+    assert "hoard = [bytes(100)]" in top
+    assert "+1.5 KiB" in top
+    assert "+1.00" in top
+    assert max(len(line) for line in text.splitlines()) <= width
+
+
+def test_traceback_shows_source(source: Path) -> None:
+    text = render(leak_report(source))
+    assert "allocated at" in text
+    assert len([line for line in text.splitlines() if "leaky.py:3  hoard = [bytes(100)]" in line]) == 1
+
+
+def test_markup_like_text_is_literal(source: Path) -> None:
+    markup = ResourceResult(Resource.FDS, Verdict.LEAK, 1.0, 60.0, "[bold]kept[/bold]", tuple(range(61)))
+    text = render(leak_report(source, resources=(markup,)))
+    assert "[case-1]" in row(text, "test_hoard")
+    assert "[bold]kept[/bold]" in row(text, "file descriptors")
+    assert "hoard = [bytes(100)]" in row(text, "leaky.py:3")
+
+
+def test_quiet_reason_markup_is_literal(source: Path) -> None:
+    text = render(Group(*render_test(leak_report(source, reason="[red]x[/red]"), Detail.QUIET)))
+    assert "[red]x[/red]" in text
+
+
+def test_verbose_shows_clean_resources_and_notes(source: Path) -> None:
+    test = leak_report(source, notes=("cache adopted",))
+    text = render(Group(*render_test(test, Detail.VERBOSE)))
+    rss = row(text, "process memory (RSS)")
+    assert "CLEAN" in rss
+    assert "0 B" in rss
+    assert "note: cache adopted" in text
+
+
+def test_clean_test_shows_only_its_header() -> None:
+    text = render(Group(*render_test(clean_report())))
+    assert text.strip().splitlines() == [row(text, "CLEAN")]
+    assert "test_ok" in text
+
+
+def test_error_text_is_shown() -> None:
+    test = TestReport("t::boom", Verdict.ERROR, error="Traceback: ValueError: [x] bad\n")
+    text = render(test)
+    assert row(text, "t::boom").startswith("ERROR")
+    assert "ValueError: [x] bad" in text
+
+
+def test_quiet_shows_one_line_per_test(source: Path) -> None:
+    tests = (
+        clean_report("test_a"),
+        leak_report(source, reason=""),
+        clean_report("test_b"),
+        TestReport("t::unsure", Verdict.INCONCLUSIVE, cycles=60),
+    )
+    text = render(Group(*render_report(Report(tests, seconds=1.0), Detail.QUIET)))
+    shown = [line for line in text.splitlines() if line.strip()]
+    assert len(shown) == len(tests) + 1
+    assert shown[-1].startswith("4 tests:")
+    assert "Python heap" not in text
+    assert "leaky.py" not in text
+
+
+def test_quiet_adds_reason_for_a_leak(source: Path) -> None:
+    text = render(Group(*render_test(leak_report(source), Detail.QUIET)))
+    assert [line.strip() for line in text.splitlines() if line.strip()][1:] == [
+        "leaks Python heap +1 blocks/cycle"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("verdicts", "seconds", "expected"),
+    [
+        ([Verdict.LEAK, Verdict.CLEAN, Verdict.CLEAN], 2.5, "3 tests: 1 leak, 2 clean in 2.5 s"),
+        ([Verdict.CLEAN], 0.0, "1 test: 1 clean in 0.0 s"),
+        (
+            [Verdict.SKIPPED, Verdict.ERROR, Verdict.INCONCLUSIVE, Verdict.ERROR],
+            12.04,
+            "4 tests: 1 inconclusive, 2 error, 1 skipped in 12.0 s",
+        ),
+    ],
+)
+def test_summary_line_counts(verdicts: list[Verdict], seconds: float, expected: str) -> None:
+    tests = tuple(TestReport(f"t::{i}", v) for i, v in enumerate(verdicts))
+    assert summary_line(Report(tests, seconds=seconds)).plain == expected
+
+
+def test_report_ends_with_summary(source: Path) -> None:
+    report = Report((leak_report(source), clean_report()), seconds=2.0)
+    lines = [line.strip() for line in render(report).splitlines() if line.strip()]
+    assert lines[-1] == "2 tests: 1 leak, 1 clean in 2.0 s"
+
+
+def test_str_is_plain_text(source: Path) -> None:
+    report = Report((leak_report(source), clean_report()), seconds=2.0)
+    for value in (report, report.tests[0]):
+        text = str(value)
+        assert "\x1b[" not in text
+        assert text.startswith("LEAK")
+        assert "hoard = [bytes(100)]" in text
+
+
+@pytest.mark.parametrize(
+    ("amount", "text"),
+    [
+        (1536, "+1.5 KiB"),
+        (-512, "-512 B"),
+        (0, "0 B"),
+        (0.0, "0 B"),
+        (2 * 1024**2, "+2.0 MiB"),
+        (1023, "+1023 B"),
+        (100 * 1024, "+100 KiB"),
+        (-3.5 * 1024**3, "-3.5 GiB"),
+        (5 * 1024**4, "+5120 GiB"),
+    ],
+)
+def test_signed_size(amount: float, text: str) -> None:
+    assert signed_size(amount) == text
+
+
+@pytest.mark.parametrize(
+    ("amount", "unit", "text"),
+    [
+        (3, "fds", "+3 fds"),
+        (-1.0, "threads", "-1 threads"),
+        (0.5, "blocks", "+0.50 blocks"),
+        (4096, "bytes", "+4.0 KiB"),
+    ],
+)
+def test_signed_amount(amount: float, unit: str, text: str) -> None:
+    assert signed_amount(amount, unit) == text
+
+
+@pytest.mark.parametrize("series", [[], [5]])
+def test_sparkline_of_short_series_is_empty(series: list[int]) -> None:
+    assert sparkline(series) == ""
+
+
+@pytest.mark.parametrize("width", [16, 8])
+def test_sparkline_of_flat_series_is_lowest_bar(width: int) -> None:
+    assert sparkline([7, 7, 7], width=width) == BARS[0] * width
+
+
+def test_sparkline_of_rising_series() -> None:
+    line = sparkline(list(range(100)))
+    assert len(line) == 16
+    assert (line[0], line[-1]) == (BARS[0], BARS[-1])
+    assert [BARS.index(c) for c in line] == sorted(BARS.index(c) for c in line)
+
+
+def test_sparkline_of_two_points_and_ascii_bars() -> None:
+    assert sparkline([0, 10], width=4, bars=ASCII_BARS) == ASCII_BARS[0] * 2 + ASCII_BARS[-1] * 2
+    assert sparkline([10, 0], width=2) == BARS[-1] + BARS[0]

@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+
+import pytest
+
+from leakharness.resources import Resource
+from leakharness.samples import Samples
+
+
+class ListProbe:
+    """Returns the next value of a list at each sample."""
+
+    def __init__(self, resource: Resource, values: Sequence[int]) -> None:
+        self.resource = resource
+        self._values = iter(values)
+
+    def sample(self) -> int:
+        return next(self._values)
+
+
+class ConstantProbe:
+    """Returns one preallocated int."""
+
+    def __init__(self, resource: Resource) -> None:
+        self.resource = resource
+        self.value = 10**12 + 7
+
+    def sample(self) -> int:
+        return self.value
+
+
+def blocks_added(action: Callable[[], None], times: int = 50) -> int:
+    before = sys.getallocatedblocks()
+    for _ in range(times):
+        action()
+    return sys.getallocatedblocks() - before
+
+
+def test_records_rows_baseline_first() -> None:
+    heap = ListProbe(Resource.HEAP, [100, 103, 101, 110])
+    fds = ListProbe(Resource.FDS, [5, 6, 7, 8])
+    samples = Samples([heap, fds], capacity=4)
+    for _ in range(3):
+        samples.record()
+    assert samples.count == 3
+    assert samples.series(Resource.HEAP) == [100, 103, 101]
+    assert samples.series(Resource.FDS) == [5, 6, 7]
+
+
+def test_series_is_a_fresh_list() -> None:
+    samples = Samples([ListProbe(Resource.HEAP, [1, 2])], capacity=2)
+    samples.record()
+    samples.series(Resource.HEAP).append(99)
+    assert samples.series(Resource.HEAP) == [1]
+
+
+def test_empty_before_first_record() -> None:
+    samples = Samples([ListProbe(Resource.HEAP, [1])], capacity=3)
+    assert samples.series(Resource.HEAP) == []
+    assert not samples.full
+
+
+def test_full_at_capacity() -> None:
+    samples = Samples([ListProbe(Resource.RSS, range(10))], capacity=3)
+    assert samples.capacity == 3
+    states = []
+    for _ in range(3):
+        states.append(samples.full)
+        samples.record()
+    assert states == [False, False, False]
+    assert samples.full
+    assert samples.series(Resource.RSS) == [0, 1, 2]
+
+
+def test_keeps_large_and_negative_values() -> None:
+    values = [2**40, -(2**40), 0]
+    samples = Samples([ListProbe(Resource.RSS, values)], capacity=3)
+    for _ in values:
+        samples.record()
+    assert samples.series(Resource.RSS) == values
+
+
+def test_resources_in_probe_order() -> None:
+    probes = [ListProbe(Resource.FDS, []), ListProbe(Resource.HEAP, [])]
+    assert Samples(probes, capacity=2).resources == (Resource.FDS, Resource.HEAP)
+
+
+def test_unmeasured_resource_raises_key_error() -> None:
+    samples = Samples([ListProbe(Resource.HEAP, [1])], capacity=2)
+    samples.record()
+    with pytest.raises(KeyError):
+        samples.series(Resource.FDS)
+
+
+def test_repr_shows_fill_and_names() -> None:
+    samples = Samples([ListProbe(Resource.HEAP, [1]), ListProbe(Resource.FDS, [2])], capacity=5)
+    samples.record()
+    assert repr(samples) == "<Samples 1/5 rows of heap, fds>"
+
+
+def test_record_does_not_allocate() -> None:
+    samples = Samples([ConstantProbe(Resource.HEAP), ConstantProbe(Resource.OBJECTS)], capacity=400)
+    for _ in range(5):
+        samples.record()
+    baseline = blocks_added(lambda: None)
+    assert blocks_added(samples.record) == baseline
+    assert samples.count == 55
+
+
+def test_record_does_not_allocate_past_small_int_rows() -> None:
+    samples = Samples([ConstantProbe(Resource.HEAP)], capacity=400)
+    for _ in range(260):
+        samples.record()
+    baseline = blocks_added(lambda: None)
+    assert blocks_added(samples.record) == baseline
+    assert samples.count == 310
+
+
+def test_allocation_check_sees_a_keeping_probe() -> None:
+    class KeepingProbe(ConstantProbe):
+        def __init__(self) -> None:
+            super().__init__(Resource.HEAP)
+            self.kept: list[object] = []
+
+        def sample(self) -> int:
+            self.kept.append(object())
+            return self.value
+
+    samples = Samples([KeepingProbe()], capacity=100)
+    for _ in range(5):
+        samples.record()
+    assert blocks_added(samples.record) - blocks_added(lambda: None) >= 50

@@ -1,0 +1,308 @@
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from itertools import accumulate
+
+import pytest
+
+from leakharness.verdict import Judgement, Verdict, combine, judge, window_growth, window_size
+
+
+def cumulative(deltas: Sequence[float], start: float = 0) -> list[float]:
+    """The series of samples whose per-cycle changes are ``deltas``."""
+    return list(accumulate(deltas, initial=start))
+
+
+def has_reason(judgement: Judgement) -> bool:
+    return isinstance(judgement.reason, str) and bool(judgement.reason.strip())
+
+
+def spread(per_window: Sequence[int], size: int) -> list[int]:
+    """Per-cycle deltas that add up to ``per_window`` in each window of ``size``."""
+    deltas: list[int] = []
+    for growth in per_window:
+        base, extra = divmod(growth, size)
+        deltas += [base + (i < extra) for i in range(size)]
+    return deltas
+
+
+def cache_series(maxlen: int = 32, warmup: int = 5, cycles: int = 60) -> list[int]:
+    cache: deque[object] = deque(maxlen=maxlen)
+    for _ in range(warmup):
+        cache.append(object())
+    series = [len(cache)]
+    for _ in range(cycles):
+        cache.append(object())
+        series.append(len(cache))
+    return series
+
+
+def test_cumulative_starts_at_zero() -> None:
+    assert cumulative([3, 0, 0]) == [0, 3, 3, 3]
+
+
+@pytest.mark.parametrize("deltas", [[3, 0, 0], [0, 1, 0], [8, -8, 1]])
+def test_refleak_noise_is_not_a_leak(deltas: list[int]) -> None:
+    judgement = judge(cumulative(deltas), min_cycles=3)
+    assert judgement.verdict is Verdict.CLEAN
+    assert judgement.settled
+    assert judgement.growth_per_cycle == 0.0
+    assert has_reason(judgement)
+
+
+@pytest.mark.parametrize(("deltas", "per_cycle"), [([5, 5, 6], 5.5), ([10, 1, 1], 1.0)])
+def test_refleak_leaks_are_leaks(deltas: list[int], per_cycle: float) -> None:
+    judgement = judge(cumulative(deltas), min_cycles=3)
+    assert judgement.verdict is Verdict.LEAK
+    assert judgement.settled
+    assert judgement.growth_per_cycle == pytest.approx(per_cycle)
+    assert judgement.total_growth == sum(deltas)
+    assert has_reason(judgement)
+
+
+@pytest.mark.parametrize("level", [0, 7, -3, 10**9])
+def test_flat_series_is_clean(level: int) -> None:
+    judgement = judge([level] * 61)
+    assert judgement.verdict is Verdict.CLEAN
+    assert judgement.settled
+    assert judgement.growth_per_cycle == 0.0
+    assert judgement.total_growth == 0.0
+    assert has_reason(judgement)
+
+
+def test_shrinking_series_is_clean() -> None:
+    judgement = judge(list(range(60, -1, -1)))
+    assert judgement.verdict is Verdict.CLEAN
+    assert judgement.growth_per_cycle == 0.0
+
+
+@pytest.mark.parametrize("rate", [1, 3, 4096])
+def test_steady_growth_is_a_leak(rate: int) -> None:
+    judgement = judge(cumulative([rate] * 60))
+    assert judgement.verdict is Verdict.LEAK
+    assert judgement.settled
+    assert judgement.growth_per_cycle == pytest.approx(rate)
+    assert judgement.total_growth == 60 * rate
+    assert has_reason(judgement)
+
+
+@pytest.mark.parametrize("phase", range(5))
+def test_leak_every_fifth_cycle_is_a_leak(phase: int) -> None:
+    deltas = [1 if i % 5 == phase else 0 for i in range(60)]
+    judgement = judge(cumulative(deltas))
+    assert judgement.verdict is Verdict.LEAK
+    assert judgement.settled
+    assert judgement.growth_per_cycle == pytest.approx(0.2)
+    assert has_reason(judgement)
+
+
+def test_cache_series_fills_then_stops() -> None:
+    series = cache_series()
+    assert series[0] == 5
+    assert series[27] == 32
+    assert series[-1] == 32
+
+
+@pytest.mark.parametrize("final", [True, False])
+def test_cache_that_fills_and_stops_is_clean(final: bool) -> None:
+    judgement = judge(cache_series(), final=final)
+    assert judgement.verdict is Verdict.CLEAN
+    assert judgement.settled
+    assert judgement.growth_per_cycle == 0.0
+    assert judgement.total_growth == 27
+    assert has_reason(judgement)
+
+
+SLOWING = [18, 18, 20, 18, 18, 14, 18, 18, 12, 0]
+
+
+def test_slowing_fill_is_not_a_leak_when_final() -> None:
+    judgement = judge(cumulative(spread(SLOWING, 20)), final=True)
+    assert judgement.verdict is Verdict.CLEAN
+    assert judgement.settled
+    assert judgement.growth_per_cycle == 0.0  # clean verdicts report no growth
+    assert judgement.total_growth == sum(SLOWING)
+    assert has_reason(judgement)
+
+
+def test_slowing_fill_is_unsettled_before_final() -> None:
+    judgement = judge(cumulative(spread(SLOWING, 20)), final=False)
+    assert judgement.verdict is Verdict.INCONCLUSIVE
+    assert not judgement.settled
+    assert has_reason(judgement)
+
+
+@pytest.mark.parametrize(("unit", "text"), [("", "/cycle"), ("blocks", " blocks/cycle")])
+def test_slowing_reason_names_the_unit(unit: str, text: str) -> None:
+    judgement = judge(cumulative(spread(SLOWING, 20)), unit=unit)
+    assert text in judgement.reason
+    assert " /cycle" not in judgement.reason
+
+
+@pytest.mark.parametrize(
+    ("cycles", "leak_span", "final", "settled"),
+    [
+        (60, 300, False, False),
+        (60, 300, True, True),
+        (300, 300, False, True),
+        (60, 0, False, True),
+    ],
+)
+def test_leak_span_settles_a_leak(cycles: int, leak_span: int, final: bool, settled: bool) -> None:
+    judgement = judge(list(range(cycles + 1)), leak_span=leak_span, final=final)
+    assert judgement.verdict is Verdict.LEAK
+    assert judgement.settled is settled
+    assert judgement.growth_per_cycle == pytest.approx(1.0)
+    assert has_reason(judgement)
+
+
+@pytest.mark.parametrize(
+    ("allowed", "verdict"),
+    [(0.0, Verdict.LEAK), (0.5, Verdict.LEAK), (1.0, Verdict.CLEAN), (2.5, Verdict.CLEAN)],
+)
+def test_allowed_growth_counts_as_flat(allowed: float, verdict: Verdict) -> None:
+    judgement = judge(list(range(61)), allowed=allowed)
+    assert judgement.verdict is verdict
+    assert judgement.settled
+    assert judgement.growth_per_cycle == (1.0 if verdict is Verdict.LEAK else 0.0)
+    assert has_reason(judgement)
+
+
+@pytest.mark.parametrize(("rate", "verdict"), [(4096, Verdict.CLEAN), (8192, Verdict.LEAK)])
+def test_page_floor_as_allowed(rate: int, verdict: Verdict) -> None:
+    assert judge(cumulative([rate] * 60), allowed=4096.0).verdict is verdict
+
+
+@pytest.mark.parametrize(("values", "cycles"), [([0], 0), ([0, 5], 1), ([0, 1, 2], 2)])
+def test_too_few_cycles_is_inconclusive(values: list[int], cycles: int) -> None:
+    judgement = judge(values, min_cycles=3)
+    assert judgement.verdict is Verdict.INCONCLUSIVE
+    assert judgement.settled
+    assert judgement.growth_per_cycle == 0.0
+    assert judgement.total_growth == values[-1] - values[0]
+    assert f"only {cycles} cycle" in judgement.reason
+    assert "3 needed" in judgement.reason
+
+
+def test_too_few_cycles_before_final_is_unsettled() -> None:
+    judgement = judge([0, 1, 2], min_cycles=3, final=False)
+    assert judgement.verdict is Verdict.INCONCLUSIVE
+    assert not judgement.settled
+    assert has_reason(judgement)
+
+
+def test_min_cycles_met_exactly_gives_a_verdict() -> None:
+    judgement = judge(list(range(61)), min_cycles=60)
+    assert judgement.verdict is Verdict.LEAK
+
+
+def test_one_cycle_with_min_cycles_one_gives_a_judgement() -> None:
+    judgement = judge([0, 1], min_cycles=1)
+    assert judgement.verdict in (Verdict.LEAK, Verdict.INCONCLUSIVE)
+
+
+def late_leak() -> list[int]:
+    return [0] * 10 + [1] * 50
+
+
+def test_leak_that_starts_late_is_a_leak_when_final() -> None:
+    judgement = judge(cumulative(late_leak()), final=True)
+    assert judgement.verdict is Verdict.LEAK
+    assert judgement.settled
+    assert judgement.growth_per_cycle == pytest.approx(1.0)
+    assert "last 5 of 6" in judgement.reason
+
+
+def test_leak_that_starts_late_is_unsettled_before_final() -> None:
+    judgement = judge(cumulative(late_leak()), final=False)
+    assert judgement.verdict is Verdict.INCONCLUSIVE
+    assert not judgement.settled
+    assert has_reason(judgement)
+
+
+def sporadic() -> list[int]:
+    return spread([5, 0, 5, 0, 5, 0], 10)
+
+
+def test_sporadic_growth_is_inconclusive_when_final() -> None:
+    judgement = judge(cumulative(sporadic()), unit="fds")
+    assert judgement.verdict is Verdict.INCONCLUSIVE
+    assert judgement.settled
+    assert "grew in 3 of 6 windows" in judgement.reason
+    assert "+15 fds" in judgement.reason
+
+
+def test_sporadic_growth_is_unsettled_before_final() -> None:
+    judgement = judge(cumulative(sporadic()), final=False)
+    assert judgement.verdict is Verdict.INCONCLUSIVE
+    assert not judgement.settled
+
+
+def test_judgement_repr_shows_verdict_and_rate() -> None:
+    text = repr(judge(list(range(61))))
+    assert "leak" in text
+    assert "+1/cycle" in text
+
+
+@pytest.mark.parametrize(
+    ("cycles", "size"),
+    [
+        (0, 1),
+        (1, 1),
+        (3, 1),
+        (5, 1),
+        (6, 2),
+        (14, 4),
+        (15, 5),
+        (30, 5),
+        (36, 6),
+        (60, 10),
+        (200, 33),
+        (400, 66),
+    ],
+)
+def test_window_size(cycles: int, size: int) -> None:
+    assert window_size(cycles) == size
+
+
+def test_window_size_gives_three_windows_of_five_once_possible() -> None:
+    sizes = {cycles: window_size(cycles) for cycles in range(3, 500)}
+    assert [c for c, size in sizes.items() if c // size < 3] == []
+    assert [c for c, size in sizes.items() if c >= 15 and size < 5] == []
+
+
+@pytest.mark.parametrize(
+    ("deltas", "size", "windows"),
+    [
+        ([1, 2, 3, 4, 5, 6, 7], 3, [9, 18]),
+        ([1, 2, 3, 4], 2, [3, 7]),
+        ([1, -2, 3], 1, [1, -2, 3]),
+        ([], 3, []),
+        ([1, 2], 3, []),
+        ([4, 4, 4], 3, [12]),
+    ],
+)
+def test_window_growth(deltas: list[int], size: int, windows: list[int]) -> None:
+    assert window_growth(deltas, size) == windows
+
+
+@pytest.mark.parametrize(
+    ("verdicts", "expected"),
+    [
+        ([], Verdict.CLEAN),
+        ([Verdict.SKIPPED], Verdict.SKIPPED),
+        ([Verdict.SKIPPED, Verdict.CLEAN], Verdict.CLEAN),
+        ([Verdict.CLEAN, Verdict.INCONCLUSIVE], Verdict.INCONCLUSIVE),
+        ([Verdict.CLEAN, Verdict.LEAK, Verdict.INCONCLUSIVE], Verdict.LEAK),
+        ([Verdict.LEAK, Verdict.ERROR, Verdict.CLEAN], Verdict.ERROR),
+    ],
+)
+def test_combine_picks_most_severe(verdicts: list[Verdict], expected: Verdict) -> None:
+    assert combine(verdicts) is expected
+    assert combine(iter(verdicts)) is expected
+
+
+def test_verdict_ranks_are_ordered() -> None:
+    order = [Verdict.SKIPPED, Verdict.CLEAN, Verdict.INCONCLUSIVE, Verdict.LEAK, Verdict.ERROR]
+    assert [v.rank for v in order] == sorted({v.rank for v in Verdict})
