@@ -9,6 +9,7 @@ once the pre-existing heap is frozen.
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import sys
 import threading
@@ -113,10 +114,43 @@ class NativeThreads(_ProcessProbe):
         return int(self._process.num_threads())
 
 
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            "arena", "ordblks", "smblks", "hblks", "hblkhd",
+            "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost",
+        )
+    ]  # fmt: skip
+
+
+class NativeHeap:
+    """Bytes in use from the C allocator (glibc ``mallinfo2``): malloc'd and
+    not freed, touched or not. Sees a 64 KiB ``malloc`` per cycle exactly
+    (65,552 bytes) where RSS sees one 4 KiB page; costs 0.5 µs."""
+
+    resource = Resource.NATIVE_HEAP
+
+    def __init__(self) -> None:
+        try:
+            libc = ctypes.CDLL(None)
+            mallinfo2 = libc.mallinfo2
+        except (OSError, AttributeError) as err:
+            raise ProbeUnavailable("needs glibc's mallinfo2 (glibc 2.33 or newer)") from err
+        mallinfo2.restype = _MallInfo2
+        mallinfo2.argtypes = []
+        self._mallinfo2 = mallinfo2
+
+    def sample(self) -> int:
+        info = self._mallinfo2()
+        return int(info.uordblks + info.hblkhd)
+
+
 PROBE_TYPES: dict[Resource, type] = {
     Resource.HEAP: HeapBlocks,
     Resource.OBJECTS: GcObjects,
     Resource.RSS: ResidentMemory,
+    Resource.NATIVE_HEAP: NativeHeap,
     Resource.FDS: FileDescriptors,
     Resource.THREADS: PythonThreads,
     Resource.NATIVE_THREADS: NativeThreads,

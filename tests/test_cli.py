@@ -197,5 +197,7 @@ def test_pyproject_settings_reach_leak_test_cases_under_unittest(tmp_path: Path)
         "    def test_clean(self):\n"
         "        assert self.assertNoLeaks(lambda: bytes(10)).cycles == 75\n"
     )
-    proc = subprocess.run([sys.executable, "-m", "unittest", "test_lt"], capture_output=True, text=True, cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "unittest", "test_lt"], capture_output=True, text=True, cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr

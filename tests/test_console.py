@@ -84,7 +84,8 @@ def test_leak_report_rows(source: Path, width: int) -> None:
     header = text.splitlines()[0]
     assert header.startswith("LEAK")
     assert TEST_ID in header
-    heap = row(text, "Python heap")
+    heap = row(text, "│")  # the first table row
+    assert "Python heap" in heap
     assert "+1 blocks" in heap
     assert "LEAK" in heap
     top = row(text, "leaky.py:3")
