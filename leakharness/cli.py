@@ -19,7 +19,6 @@ from leakharness.errors import LeakHarnessError
 from leakharness.hunt import hunt
 from leakharness.report.console import Detail, bars_for, render_report
 from leakharness.report.json_report import check_writable, write_json
-from leakharness.resources import Resource
 from leakharness.targets import load_tests
 
 EXIT_CLEAN, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -80,7 +79,18 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="RES=N",
-        help="accepted growth per cycle, e.g. rss=65536 (repeatable)",
+        help="accepted growth: per cycle (rss=65536) or over the run (heap=2%%); repeatable",
+    )
+    run.add_argument(
+        "--warn",
+        action="append",
+        default=[],
+        metavar="RES=N",
+        help="warn about accepted growth above this level (same forms); repeatable",
+    )
+    run.add_argument("--run-budget", type=float, metavar="S", help="seconds for the whole run (default none)")
+    run.add_argument(
+        "--ignore", action="append", default=[], metavar="GLOB", help="drop lines in files matching GLOB"
     )
     run.add_argument("--pattern", default="test*.py", help="file pattern for folders (default test*.py)")
     run.add_argument(
@@ -118,20 +128,23 @@ def settings_from(args: argparse.Namespace) -> Settings:
     if args.resources:
         changes["resources"] = [name for name in args.resources.split(",") if name.strip()]
     if args.tolerance:
-        changes["tolerances"] = {**settings.tolerances, **_tolerances(args.tolerance)}
+        changes["tolerances"] = {**settings.tolerances, **_tolerances("--tolerance", args.tolerance)}
+    if args.warn:
+        changes["warn_tolerances"] = {**settings.warn_tolerances, **_tolerances("--warn", args.warn)}
+    if args.run_budget is not None:
+        changes["run_budget"] = args.run_budget
+    if args.ignore:
+        changes["ignore"] = (*settings.ignore, *args.ignore)
     return settings.replace(**changes)
 
 
-def _tolerances(items: list[str]) -> dict[Resource | str, float]:
-    parsed: dict[Resource | str, float] = {}
+def _tolerances(option: str, items: list[str]) -> dict[str, str]:
+    parsed: dict[str, str] = {}
     for item in items:
         name, sep, amount = item.partition("=")
-        try:
-            parsed[name] = float(amount)
-        except ValueError:
-            sep = ""
-        if not sep:
-            raise LeakHarnessError(f"--tolerance must look like RES=NUMBER (got {item!r})")
+        if not sep or not name.strip() or not amount.strip():
+            raise LeakHarnessError(f"{option} must look like RES=NUMBER or RES=NUMBER% (got {item!r})")
+        parsed[name.strip()] = amount.strip()
     return parsed
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from leakharness.errors import LeakHarnessError
 from leakharness.resources import Resource
+from leakharness.tolerance import Tolerance
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -30,8 +31,11 @@ class Settings:
 
     ``min_cycles``..``max_cycles`` bound the detection phase, which stops as
     soon as every resource has a clear verdict or ``time_budget`` seconds
-    have passed. ``tolerances`` maps a resource to the growth per cycle that
-    is still accepted (bytes for RSS, a count for the others).
+    have passed; ``run_budget`` bounds a whole command-line run.
+    ``tolerances`` maps a resource to the growth still accepted (a number per
+    cycle in the resource's unit, ``"2%"`` over the run, or both);
+    ``warn_tolerances`` flags accepted growth above a lower level. Allocations
+    charged to files matching an ``ignore`` glob are not shown and confirm nothing.
     """
 
     warmup: int = 5
@@ -42,7 +46,10 @@ class Settings:
     top_lines: int = 10
     traceback_depth: int = 5
     resources: tuple[Resource, ...] = field(default_factory=_all_resources)
-    tolerances: Mapping[Resource, float] = field(default_factory=dict)
+    tolerances: Mapping[Resource, Tolerance] = field(default_factory=dict)
+    warn_tolerances: Mapping[Resource, Tolerance] = field(default_factory=dict)
+    run_budget: float | None = None
+    ignore: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _at_least("warmup", self.warmup, 0)
@@ -51,10 +58,13 @@ class Settings:
         _at_least("locate_cycles", self.locate_cycles, 2)
         _at_least("top_lines", self.top_lines, 0)
         _at_least("traceback_depth", self.traceback_depth, 1)
-        if not _is_number(self.time_budget) or not 0 < self.time_budget < math.inf:
-            raise LeakHarnessError(f"time_budget must be > 0 seconds (got {self.time_budget!r})")
+        _seconds("time_budget", self.time_budget)
+        if self.run_budget is not None:
+            _seconds("run_budget", self.run_budget)
         object.__setattr__(self, "resources", _resources(self.resources))
         object.__setattr__(self, "tolerances", _tolerances(self.tolerances))
+        object.__setattr__(self, "warn_tolerances", _tolerances(self.warn_tolerances, "warn_tolerances"))
+        object.__setattr__(self, "ignore", _patterns(self.ignore))
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with ``changes`` applied; unknown names raise LeakHarnessError."""
@@ -65,8 +75,11 @@ class Settings:
             )
         return dataclasses.replace(self, **changes)
 
-    def tolerance(self, resource: Resource) -> float:
-        return self.tolerances.get(resource, 0.0)
+    def tolerance(self, resource: Resource) -> Tolerance | None:
+        return self.tolerances.get(resource)
+
+    def warn_tolerance(self, resource: Resource) -> Tolerance | None:
+        return self.warn_tolerances.get(resource)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -78,7 +91,10 @@ class Settings:
             "top_lines": self.top_lines,
             "traceback_depth": self.traceback_depth,
             "resources": [r.value for r in self.resources],
-            "tolerances": {r.value: v for r, v in self.tolerances.items()},
+            "tolerances": {r.value: t.to_dict() for r, t in self.tolerances.items()},
+            "warn_tolerances": {r.value: t.to_dict() for r, t in self.warn_tolerances.items()},
+            "run_budget": self.run_budget,
+            "ignore": list(self.ignore),
         }
 
     @classmethod
@@ -136,16 +152,30 @@ def _resources(value: Iterable[Resource | str]) -> tuple[Resource, ...]:
     return tuple(dict.fromkeys(chosen))
 
 
-def _tolerances(value: Mapping[Any, float]) -> Mapping[Resource, float]:
+def _seconds(name: str, value: object) -> None:
+    if not _is_number(value) or not 0 < value < math.inf:  # type: ignore[operator]
+        raise LeakHarnessError(f"{name} must be > 0 seconds (got {value!r})")
+
+
+def _patterns(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, Iterable) or not all(isinstance(p, str) for p in value):
+        raise LeakHarnessError(f"ignore must be a list of file globs (got {value!r})")
+    return tuple(value)
+
+
+def _tolerances(value: object, name: str = "tolerances") -> Mapping[Resource, Tolerance]:
     if not isinstance(value, Mapping):
-        raise LeakHarnessError(f"tolerances must map resource names to numbers (got {value!r})")
-    parsed: dict[Resource, float] = {}
+        raise LeakHarnessError(f"{name} must map resource names to tolerances (got {value!r})")
+    parsed: dict[Resource, Tolerance] = {}
     for key, amount in value.items():
         try:
             resource = key if isinstance(key, Resource) else Resource.parse(str(key))
         except ValueError as err:
-            raise LeakHarnessError(f"tolerances: {err}") from err
-        if not _is_number(amount) or not 0 <= amount < math.inf:
-            raise LeakHarnessError(f"tolerance for {resource.value} must be a number >= 0 (got {amount!r})")
-        parsed[resource] = float(amount)
+            raise LeakHarnessError(f"{name}: {err}") from err
+        try:
+            parsed[resource] = Tolerance.parse(amount)
+        except LeakHarnessError as err:
+            raise LeakHarnessError(f"{name} for {resource.value}: {err}") from err
     return MappingProxyType(parsed)

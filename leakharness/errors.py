@@ -18,3 +18,7 @@ class LeakError(AssertionError):
     def __init__(self, message: str, report: TestReport) -> None:
         super().__init__(message)
         self.report = report
+
+
+class LeakWarning(UserWarning):
+    """Growth a tolerance accepts but that is above its warning level."""

@@ -13,6 +13,7 @@ from leakharness.report.model import ResourceResult, TestReport
 from leakharness.resources import Resource
 from leakharness.runner import Cycle, Detection, detect
 from leakharness.state import preserved_state
+from leakharness.tolerance import Tolerated
 from leakharness.units import signed_amount, signed_size
 from leakharness.verdict import Judgement, Verdict, combine
 
@@ -31,11 +32,13 @@ def examine(cycle: Cycle, settings: Settings | None = None, test_id: str = "") -
         clear_caches = CacheClearer()
         detection = detect(cycle, probe_set.probes, settings, state, clear_caches)
         froze = state.froze
-        if any(_suspicious(j) for j in detection.judgements.values()):
-            location = locate(cycle, settings.locate_cycles, settings.warmup, state, clear_caches)
+        if any(_suspicious(t.judgement) for t in detection.judgements.values()):
+            location = locate(
+                cycle, settings.locate_cycles, settings.warmup, state, clear_caches, settings.ignore
+            )
     results = tuple(
         sorted(
-            (_result(r, j, detection, location) for r, j in detection.judgements.items()),
+            (_result(r, t, detection, location) for r, t in detection.judgements.items()),
             key=lambda result: result.sort_key,
         )
     )
@@ -66,8 +69,9 @@ def _suspicious(judgement: Judgement) -> bool:
 
 
 def _result(
-    resource: Resource, judgement: Judgement, detection: Detection, location: Location | None
+    resource: Resource, tolerated: Tolerated, detection: Detection, location: Location | None
 ) -> ResourceResult:
+    judgement = tolerated.judgement
     verdict, reason = judgement.verdict, judgement.reason
     if location is not None and _suspicious(judgement):
         verdict, reason = _confirm(resource, judgement, location)
@@ -78,6 +82,7 @@ def _result(
         total_growth=judgement.total_growth,
         reason=reason,
         series=tuple(detection.samples.series(resource)),
+        warning=tolerated.warning,
     )
 
 

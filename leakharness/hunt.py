@@ -42,11 +42,31 @@ def hunt(tests: list[unittest.TestCase], settings: Settings, progress: Progress 
         for index, test in enumerate(tests):
             if progress:
                 progress(index, len(tests), test.id())
+            budgeted = _within_run_budget(settings, perf_counter() - started)
+            if budgeted is None:
+                reason = f"not run: the run budget ({settings.run_budget:g} s) was spent"
+                reports.append(TestReport(test.id(), Verdict.INCONCLUSIVE, reason=reason))
+                continue
             failure = fixtures.enter(test)
-            reports.extend([failure] if failure else examine_test(test, settings))
+            reports.extend([failure] if failure else examine_test(test, budgeted))
     finally:
         fixtures.close()
     return Report(tests=tuple(reports), settings=settings.to_dict(), seconds=perf_counter() - started)
+
+
+def _within_run_budget(settings: Settings, elapsed: float) -> Settings | None:
+    """The test's settings with its time budget cut to what the run has left,
+    or None when nothing is left."""
+    if settings.run_budget is None:
+        return settings
+    left = settings.run_budget - elapsed
+    if left <= 0:
+        return None
+    return (
+        settings.replace(time_budget=min(settings.time_budget, left))
+        if left < settings.time_budget
+        else settings
+    )
 
 
 def examine_test(test: unittest.TestCase, settings: Settings) -> list[TestReport]:

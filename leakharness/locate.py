@@ -10,6 +10,7 @@ to its innermost frame in user code; the harness's own allocations are dropped.
 
 from __future__ import annotations
 
+import fnmatch
 import gc
 import linecache
 import tracemalloc
@@ -129,6 +130,7 @@ def locate(
     warmup: int,
     state: ProcessState,
     clear_caches: CacheClearer,
+    ignore: tuple[str, ...] = (),
 ) -> Location:
     """Count growing types over ``cycles`` untraced cycles, then run
     ``warmup`` + ``cycles`` traced cycles and rank the lines that grew."""
@@ -143,7 +145,14 @@ def locate(
             run_cycle(cycle, clear_caches)
         snapshots.append(_tallies(tracemalloc.take_snapshot()))
     first, middle, last = snapshots
-    return Location(cycles=2 * half, lines=_growing_lines(first, middle, last, 2 * half), types=types)
+    lines = [
+        line for line in _growing_lines(first, middle, last, 2 * half) if not _ignored(line.file, ignore)
+    ]
+    return Location(cycles=2 * half, lines=tuple(lines), types=types)
+
+
+def _ignored(file: str, patterns: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatch(file, pattern) for pattern in patterns)
 
 
 def _site(frames: Iterable[tracemalloc.Frame]) -> tuple[Site, bool, tuple[Frame, ...]] | None:

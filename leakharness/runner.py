@@ -19,7 +19,8 @@ from leakharness.probes import Probe
 from leakharness.resources import Resource
 from leakharness.samples import Samples
 from leakharness.state import ProcessState
-from leakharness.verdict import Judgement, Verdict, judge
+from leakharness.tolerance import Tolerated, tolerate
+from leakharness.verdict import Verdict, judge
 
 CHECK_EVERY = 10
 # When the time budget stops a slow cycle early, judge what ran if it is at least this much.
@@ -33,7 +34,7 @@ class Detection:
     """Samples of a detection run and the judgement of each resource."""
 
     samples: Samples
-    judgements: dict[Resource, Judgement]
+    judgements: dict[Resource, Tolerated]
     seconds: float
     stopped: str
 
@@ -88,11 +89,12 @@ def detect(
     return Detection(samples, judgements, seconds, stopped)
 
 
-def _settled(judgements: dict[Resource, Judgement]) -> str:
+def _settled(judgements: dict[Resource, Tolerated]) -> str:
     """Why detection can stop now, or "" to go on."""
-    if all(j.settled for j in judgements.values()):
+    if all(t.judgement.settled for t in judgements.values()):
         return "settled"
-    for resource, judgement in judgements.items():
+    for resource, tolerated in judgements.items():
+        judgement = tolerated.judgement
         if resource.exact and judgement.settled and judgement.verdict is Verdict.LEAK:
             return f"{resource.label} leak settled"
     return ""
@@ -100,15 +102,20 @@ def _settled(judgements: dict[Resource, Judgement]) -> str:
 
 def judge_all(
     samples: Samples, settings: Settings, *, final: bool, min_cycles: int | None = None
-) -> dict[Resource, Judgement]:
-    return {
-        resource: judge(
-            samples.series(resource),
-            allowed=resource.floor + settings.tolerance(resource),
+) -> dict[Resource, Tolerated]:
+    """Judge every recorded series, then apply the user's tolerances."""
+    judged = {}
+    for resource in samples.resources:
+        series = samples.series(resource)
+        judgement = judge(
+            series,
+            allowed=resource.floor,
             min_cycles=settings.min_cycles if min_cycles is None else min_cycles,
             leak_span=min(resource.leak_span, settings.max_cycles),
             final=final,
             unit=resource.unit,
         )
-        for resource in samples.resources
-    }
+        judged[resource] = tolerate(
+            judgement, series, resource.unit, settings.tolerance(resource), settings.warn_tolerance(resource)
+        )
+    return judged

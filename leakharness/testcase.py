@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import unittest
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any, TypeVar
 
 from leakharness.check import split_options
 from leakharness.config import FIELD_NAMES, Settings, find_pyproject
-from leakharness.errors import LeakError, LeakHarnessError
+from leakharness.errors import LeakError, LeakHarnessError, LeakWarning
 from leakharness.examine import examine
 from leakharness.report.console import to_text
 from leakharness.report.model import TestReport
@@ -72,6 +73,8 @@ def assert_no_leaks(cycle: Callable[[], object], settings: Settings, test_id: st
     report = examine(cycle, settings, test_id=test_id)
     for listener in list(_LISTENERS):
         listener(report)
+    for warning in report.warnings:
+        warnings.warn(LeakWarning(f"{test_id}: {warning}"), stacklevel=3)
     if report.verdict is Verdict.LEAK:
         raise LeakError(f"{report.reason}\n\n{to_text(report)}", report)
     return report

@@ -201,3 +201,31 @@ def test_pyproject_settings_reach_leak_test_cases_under_unittest(tmp_path: Path)
         [sys.executable, "-m", "unittest", "test_lt"], capture_output=True, text=True, cwd=tmp_path
     )
     assert proc.returncode == 0, proc.stderr
+
+
+def test_tolerance_and_warning_levels_from_the_command_line(tmp_path: Path) -> None:
+    target = "tests.cases.cases_kinds.Kinds.test_leak_heap"
+    tolerances = ["--tolerance", "heap=5", "--tolerance", "objects=1", "--tolerance", "native_heap=2048"]
+    tolerances += ["--tolerance", "rss=100%", "--warn", "heap=1"]
+    run = run_cli(target, *tolerances, json_path=tmp_path / "r.json")
+    test = run.test("test_leak_heap")
+    assert test["verdict"] == "clean", test["resources"]
+    heap = next(r for r in test["resources"] if r["resource"] == "heap")
+    assert heap["reason"].startswith("within tolerance")
+    assert "above the warning level +1 blocks/cycle" in heap["warning"]
+    assert "warning: Python heap" in run.stdout
+    assert run.code == 0
+
+
+def test_a_spent_run_budget_leaves_tests_inconclusive(tmp_path: Path) -> None:
+    run = run_cli("--run-budget", "0.2", "--time-budget", "0.1", str(CASES / "cases_kinds.py"),
+                  json_path=tmp_path / "r.json")  # fmt: skip
+    verdicts = [t["verdict"] for t in run.report["tests"]]
+    assert "inconclusive" in verdicts
+    assert any("run budget (0.2 s) was spent" in t["reason"] for t in run.report["tests"])
+
+
+def test_ignored_files_are_not_shown(tmp_path: Path) -> None:
+    target = "tests.cases.cases_kinds.Kinds.test_leak_heap"
+    run = run_cli(target, "--ignore", "*cases_kinds.py", json_path=tmp_path / "r.json")
+    assert all(not line["file"].endswith("cases_kinds.py") for line in run.test("test_leak_heap")["lines"])

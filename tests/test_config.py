@@ -9,6 +9,7 @@ import pytest
 from leakharness.config import FIELD_NAMES, Settings, find_pyproject
 from leakharness.errors import LeakHarnessError
 from leakharness.resources import Resource
+from leakharness.tolerance import Tolerance
 
 
 def write_pyproject(folder: Path, body: str) -> Path:
@@ -114,12 +115,14 @@ def test_resources_are_parsed_and_deduplicated(given: Any, parsed: tuple[Resourc
 def test_negative_tolerance_is_rejected(amount: float) -> None:
     with pytest.raises(LeakHarnessError) as caught:
         Settings(tolerances={"rss": amount})
-    assert str(caught.value) == f"tolerance for rss must be a number >= 0 (got {amount!r})"
+    assert str(caught.value) == (
+        f"tolerances for rss: tolerance per_cycle must be a number >= 0 (got {float(amount)!r})"
+    )
 
 
-@pytest.mark.parametrize("amount", [True, "10", None])
+@pytest.mark.parametrize("amount", [True, "ten", None, "%"])
 def test_non_numeric_tolerance_is_rejected(amount: object) -> None:
-    with pytest.raises(LeakHarnessError, match=r"tolerance for heap must be a number >= 0"):
+    with pytest.raises(LeakHarnessError, match=r"tolerances for heap: tolerance must be a number or 'N%'"):
         Settings(tolerances={"heap": amount})  # type: ignore[dict-item]
 
 
@@ -133,17 +136,20 @@ def test_unknown_tolerance_resource_is_rejected() -> None:
         Settings(tolerances={"disk": 1})
 
 
-def test_tolerances_are_parsed_to_floats() -> None:
-    settings = Settings(tolerances={"RSS": 8192, Resource.FDS: 1})
-    assert dict(settings.tolerances) == {Resource.RSS: 8192.0, Resource.FDS: 1.0}
-    assert settings.tolerance(Resource.RSS) == 8192.0
-    assert settings.tolerance(Resource.HEAP) == 0.0
+def test_tolerances_are_parsed() -> None:
+    settings = Settings(tolerances={"RSS": 8192, Resource.FDS: "1", "heap": "2.5%"})
+    assert dict(settings.tolerances) == {
+        Resource.RSS: Tolerance(per_cycle=8192.0),
+        Resource.FDS: Tolerance(per_cycle=1.0),
+        Resource.HEAP: Tolerance(percent=2.5),
+    }
+    assert settings.tolerance(Resource.OBJECTS) is None
 
 
 def test_tolerances_are_read_only() -> None:
     settings = Settings(tolerances={"rss": 1})
     with pytest.raises(TypeError):
-        settings.tolerances[Resource.HEAP] = 5.0  # type: ignore[index]
+        settings.tolerances[Resource.HEAP] = Tolerance(per_cycle=5.0)  # type: ignore[index]
 
 
 def test_replace_applies_and_validates() -> None:
@@ -164,7 +170,7 @@ def test_replace_with_unknown_name_raises() -> None:
 def test_to_dict_uses_resource_names() -> None:
     data = Settings(resources=["fds", "heap"], tolerances={"fds": 2}).to_dict()
     assert data["resources"] == ["fds", "heap"]
-    assert data["tolerances"] == {"fds": 2.0}
+    assert data["tolerances"] == {"fds": {"per_cycle": 2.0, "percent": None}}
     assert set(data) == FIELD_NAMES
 
 
@@ -177,7 +183,7 @@ def test_from_pyproject_reads_the_table(tmp_path: Path) -> None:
     settings = Settings.from_pyproject(path)
     assert (settings.min_cycles, settings.max_cycles, settings.time_budget) == (12, 30, 2.5)
     assert settings.resources == (Resource.FDS, Resource.NATIVE_THREADS)
-    assert settings.tolerance(Resource.RSS) == 8192.0
+    assert settings.tolerance(Resource.RSS) == Tolerance(per_cycle=8192.0)
     assert settings.warmup == Settings().warmup
 
 
@@ -206,7 +212,10 @@ def test_from_pyproject_reports_missing_file(tmp_path: Path) -> None:
         ("bogus = 1", "unknown setting 'bogus'"),
         ('resources = ["disk"]', "unknown resource 'disk'"),
         ('time-budget = "soon"', "time_budget must be > 0 seconds (got 'soon')"),
-        ("tolerances = { heap = -1 }", "tolerance for heap must be a number >= 0 (got -1)"),
+        (
+            "tolerances = { heap = -1 }",
+            "tolerances for heap: tolerance per_cycle must be a number >= 0 (got -1.0)",
+        ),
     ],
 )
 def test_from_pyproject_reports_bad_values_with_path(tmp_path: Path, body: str, message: str) -> None:

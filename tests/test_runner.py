@@ -37,13 +37,13 @@ def test_flat_series_stop_at_min_cycles() -> None:
     detection = run(Settings(min_cycles=60, max_cycles=400), FakeProbe(Resource.HEAP, lambda n: 100))
     assert detection.cycles == 60
     assert detection.stopped == "settled"
-    assert detection.judgements[Resource.HEAP].verdict is Verdict.CLEAN
+    assert detection.judgements[Resource.HEAP].judgement.verdict is Verdict.CLEAN
 
 
 def test_steady_heap_growth_runs_until_its_leak_span() -> None:
     detection = run(Settings(min_cycles=60, max_cycles=400), FakeProbe(Resource.HEAP, lambda n: n))
     assert detection.cycles == Resource.HEAP.leak_span
-    assert detection.judgements[Resource.HEAP].verdict is Verdict.LEAK
+    assert detection.judgements[Resource.HEAP].judgement.verdict is Verdict.LEAK
 
 
 def test_an_fd_leak_settles_the_run_without_waiting_for_memory() -> None:
@@ -54,7 +54,7 @@ def test_an_fd_leak_settles_the_run_without_waiting_for_memory() -> None:
     )
     assert detection.cycles == 60
     assert detection.stopped == "file descriptors leak settled"
-    assert detection.judgements[Resource.HEAP].verdict is Verdict.LEAK
+    assert detection.judgements[Resource.HEAP].judgement.verdict is Verdict.LEAK
 
 
 def test_irregular_growth_runs_to_max_cycles_and_is_inconclusive() -> None:
@@ -64,7 +64,7 @@ def test_irregular_growth_runs_to_max_cycles_and_is_inconclusive() -> None:
     )
     assert detection.cycles == 120
     assert detection.stopped == "max_cycles (120)"
-    assert detection.judgements[Resource.OBJECTS].verdict is not Verdict.LEAK
+    assert detection.judgements[Resource.OBJECTS].judgement.verdict is not Verdict.LEAK
 
 
 def test_the_time_budget_stops_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -75,7 +75,7 @@ def test_the_time_budget_stops_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
     )
     assert detection.cycles < 60
     assert detection.stopped.startswith("time budget")
-    assert detection.judgements[Resource.FDS].verdict is Verdict.CLEAN
+    assert detection.judgements[Resource.FDS].judgement.verdict is Verdict.CLEAN
 
 
 def test_warmup_cycles_run_before_the_baseline() -> None:

@@ -147,6 +147,8 @@ def render_test(
         return
     if test.reason and test.verdict is not Verdict.CLEAN:
         yield Padding(Text(test.reason), (0, 0, 0, 2))
+    for warning in test.warnings:
+        yield Padding(Text(f"warning: {warning}", style="yellow"), (0, 0, 0, 2))
     if test.error:
         yield Padding(Text(test.error.rstrip(), style="magenta"), (0, 0, 0, 2))
     if full and test.resources:

@@ -24,6 +24,7 @@ class ResourceResult:
     total_growth: float
     reason: str
     series: tuple[int, ...] = ()
+    warning: str = ""
 
     @property
     def sort_key(self) -> tuple[int, str]:
@@ -44,6 +45,7 @@ class ResourceResult:
             "growth_per_cycle": self.growth_per_cycle,
             "total_growth": self.total_growth,
             "reason": self.reason,
+            "warning": self.warning,
             "series": list(self.series),
         }
 
@@ -73,6 +75,11 @@ class TestReport:
     @property
     def leaks(self) -> tuple[ResourceResult, ...]:
         return tuple(r for r in self.resources if r.verdict is Verdict.LEAK)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Growth accepted by a tolerance but above its warning level."""
+        return tuple(f"{r.resource.label}: {r.warning}" for r in self.resources if r.warning)
 
     def result(self, resource: Resource | str) -> ResourceResult:
         wanted = resource if isinstance(resource, Resource) else Resource.parse(resource)
@@ -107,6 +114,7 @@ class TestReport:
             "types": [t.to_dict() for t in self.types],
             "located_cycles": self.located_cycles,
             "error": self.error,
+            "warnings": list(self.warnings),
             "notes": list(self.notes),
         }
 
