@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import fnmatch
 import functools
-import gc
 import re
 import struct
 import sys
@@ -59,13 +58,43 @@ def _stdlib_clearers() -> list[Clear]:
     return clearers
 
 
+_MODULE_CACHES: dict[int, tuple[int, list[Any]]] = {}
+
+
+def _lru_wrappers_in(namespace: dict[str, Any]) -> list[Any]:
+    """Bounded lru_cache wrappers among a namespace's values and its classes'."""
+    found = []
+    for value in list(namespace.values()):
+        if isinstance(value, type):
+            found += [v for v in list(vars(value).values()) if _is_bounded_lru(v)]
+        elif _is_bounded_lru(value):
+            found.append(value)
+    return found
+
+
+def _is_bounded_lru(value: object) -> bool:
+    value = getattr(value, "__func__", value)  # staticmethod, classmethod
+    return isinstance(value, _LRU_TYPE) and value.cache_parameters()["maxsize"] is not None
+
+
 def _bounded_lru_sizes() -> dict[int, tuple[Any, int]]:
+    """Bounded lru caches reachable from loaded modules, with their sizes.
+
+    Scanning module namespaces (rescanned only when one changes size) costs a
+    fraction of a millisecond; a scan of every gc object cost 12 ms with 65k
+    objects and grows with the heap."""
     sizes: dict[int, tuple[Any, int]] = {}
-    for obj in gc.get_objects():
-        if isinstance(obj, _LRU_TYPE):
-            info = obj.cache_info()
-            if info.maxsize is not None:
-                sizes[id(obj)] = (obj, info.currsize)
+    for module in list(sys.modules.values()):
+        namespace = getattr(module, "__dict__", None)
+        if not isinstance(namespace, dict):
+            continue
+        known = _MODULE_CACHES.get(id(module))
+        if known is None or known[0] != len(namespace):
+            known = (len(namespace), _lru_wrappers_in(namespace))
+            _MODULE_CACHES[id(module)] = known
+        for wrapper in known[1]:
+            wrapper = getattr(wrapper, "__func__", wrapper)
+            sizes[id(wrapper)] = (wrapper, wrapper.cache_info().currsize)
     return sizes
 
 

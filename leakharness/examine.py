@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import closing
 from time import perf_counter
 
 from leakharness.caches import CacheClearer
@@ -25,10 +26,11 @@ def examine(cycle: Cycle, settings: Settings | None = None, test_id: str = "") -
         raise LeakHarnessError(f"cycle must be callable (got {cycle!r})")
     settings = settings or Settings()
     test_id = test_id or getattr(cycle, "__qualname__", repr(cycle))
-    probe_set = make_probes(settings.resources)
     started = perf_counter()
     location = None
-    with preserved_state() as state:
+    probe_set = make_probes(settings.resources)
+    with preserved_state() as state, closing(probe_set):
+        state.freeze()  # before warm-up: its collections then cost nothing for the user's heap
         clear_caches = CacheClearer()
         detection = detect(cycle, probe_set.probes, settings, state, clear_caches)
         froze = state.froze

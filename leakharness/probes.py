@@ -2,15 +2,18 @@
 
 Each ``sample()`` returns an int and keeps nothing, so reading a probe adds
 no lasting allocation to the cycle it measures. Measured costs on a 2-core
-Linux box: heap blocks 1-30 µs (grows with arenas), RSS 16 µs, fd count 11 µs,
-native thread count 23 µs, Python thread count and gc objects under 1 µs
-once the pre-existing heap is frozen.
+Linux box: heap blocks 10 µs with 10k live objects and 134 µs with 1M (it
+walks every arena), RSS 1.5 µs and native threads 7 µs (from /proc), fd
+count 9-17 µs, native heap 2-19 µs, Python thread count and gc objects under
+1 µs once the pre-existing heap is frozen.
 """
 
 from __future__ import annotations
 
 import ctypes
 import gc
+import math
+import os
 import sys
 import threading
 from collections.abc import Iterable
@@ -82,13 +85,48 @@ class _ProcessProbe:
         raise NotImplementedError
 
 
+class _ProcFile:
+    """A /proc file of this process, kept open and re-read with ``pread``:
+    1.5 µs for statm against 34 µs through psutil (which opens it each time)."""
+
+    def __init__(self, name: str) -> None:
+        self.fd = os.open(f"/proc/self/{name}", os.O_RDONLY | os.O_CLOEXEC)
+
+    def read(self) -> bytes:
+        return os.pread(self.fd, 4096, 0)
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+def _proc_file(name: str) -> _ProcFile | None:
+    """The /proc file on Linux, or None to fall back to psutil."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return _ProcFile(name)
+    except OSError:
+        return None
+
+
 class ResidentMemory(_ProcessProbe):
     """Resident set size of this process, in bytes."""
 
     resource = Resource.RSS
 
+    def __init__(self) -> None:
+        self._statm = _proc_file("statm")
+        self._page = os.sysconf("SC_PAGE_SIZE") if self._statm else 0
+        super().__init__()
+
     def sample(self) -> int:
+        if self._statm is not None:
+            return int(self._statm.read().split()[1]) * self._page
         return int(self._process.memory_info().rss)
+
+    def close(self) -> None:
+        if self._statm is not None:
+            self._statm.close()
 
 
 class FileDescriptors(_ProcessProbe):
@@ -110,8 +148,19 @@ class NativeThreads(_ProcessProbe):
 
     resource = Resource.NATIVE_THREADS
 
+    def __init__(self) -> None:
+        self._stat = _proc_file("stat")
+        super().__init__()
+
     def sample(self) -> int:
+        if self._stat is not None:  # 7 µs against 31 µs through psutil
+            data = self._stat.read()
+            return int(data[data.rindex(b")") + 2 :].split()[17])  # field 20: num_threads
         return int(self._process.num_threads())
+
+    def close(self) -> None:
+        if self._stat is not None:
+            self._stat.close()
 
 
 class _MallInfo2(ctypes.Structure):
@@ -158,12 +207,25 @@ PROBE_TYPES: dict[Resource, type] = {
 }
 
 
+# A probe dearer than this is read every few cycles instead of every cycle:
+# counting heap blocks walks every arena (134 µs with a million live objects,
+# 10 µs with ten thousand), which would otherwise dominate a short cycle.
+SAMPLE_BUDGET_SECONDS = 10e-6
+MAX_STRIDE = 5
+
+
 @dataclass(frozen=True)
 class ProbeSet:
     """The probes that could be created, and a note for each one that could not."""
 
     probes: tuple[Probe, ...]
     notes: tuple[str, ...]
+
+    def close(self) -> None:
+        for probe in self.probes:
+            close = getattr(probe, "close", None)
+            if close is not None:
+                close()
 
 
 def make_probes(resources: Iterable[Resource]) -> ProbeSet:
@@ -175,3 +237,9 @@ def make_probes(resources: Iterable[Resource]) -> ProbeSet:
         except ProbeUnavailable as err:
             notes.append(f"{resource.label} not measured: {err}")
     return ProbeSet(tuple(probes), tuple(notes))
+
+
+def stride_for(seconds: float) -> int:
+    """Read a probe that took ``seconds`` every this many cycles. Time it once
+    the heap is frozen: gc objects cost 3 ms a read before, 0.3 µs after."""
+    return max(1, min(MAX_STRIDE, math.ceil(seconds / SAMPLE_BUDGET_SECONDS)))

@@ -57,16 +57,17 @@ def detect(
     state: ProcessState,
     clear_caches: CacheClearer,
 ) -> Detection:
+    """Warm up, then sample ``probes`` (the dear ones every few cycles) until
+    every resource is settled, ``max_cycles``, or the time budget."""
     for _ in range(settings.warmup):
         run_cycle(cycle, clear_caches)
     clear_caches.adopt_filling_caches()
-    state.freeze()
+    state.freeze()  # what warm-up left behind, too
     samples = Samples(probes, settings.max_cycles + 1)
     stopped = f"max_cycles ({settings.max_cycles})"
     started = perf_counter()
     deadline = started + settings.time_budget
-    samples.record()  # a first read of every probe, thrown away: psutil settles lazily
-    samples.rewind()
+    samples.calibrate()  # a first, timed read of every probe: psutil settles lazily
     run_cycle(cycle, clear_caches)  # settles what the first collection after freezing frees
     while True:  # the baseline is the first row, recorded by the same code as every other row
         samples.record()

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Sequence
+from time import perf_counter
 
-from leakharness.probes import Probe
+from leakharness.probes import Probe, stride_for
 from leakharness.resources import Resource
 
 
@@ -22,19 +23,28 @@ class Samples:
         self.count = 0
         self._columns = tuple(array("q", bytes(8 * capacity)) for _ in self.probes)
         self._pairs = tuple(zip(self.probes, self._columns, strict=True))
+        self._reads = tuple((probe, column, 1) for probe, column in self._pairs)
         # Row numbers made up front: past 256, ints are new objects each time.
         self._rows = list(range(capacity + 1))
 
     def record(self) -> None:
-        """Read every probe into the next row."""
+        """Read every probe into the next row; a probe with a stride of k is
+        read on every k-th row and holds its last value in between."""
         row = self.count
-        for probe, column in self._pairs:
-            column[row] = probe.sample()
+        for probe, column, stride in self._reads:
+            column[row] = probe.sample() if row % stride == 0 else column[row - 1]
         self.count = self._rows[row + 1]
 
-    def rewind(self) -> None:
-        """Forget the rows recorded so far."""
-        self.count = 0
+    def calibrate(self) -> tuple[int, ...]:
+        """Time one read of every probe (kept as nothing), and from then on read
+        the dear ones every few rows; returns the strides."""
+        strides = []
+        for probe in self.probes:
+            started = perf_counter()
+            probe.sample()
+            strides.append(stride_for(perf_counter() - started))
+        self._reads = tuple((p, c, s) for (p, c), s in zip(self._pairs, strides, strict=True))
+        return tuple(strides)
 
     @property
     def capacity(self) -> int:

@@ -18,13 +18,14 @@ class ProcessState:
         self.froze = False
 
     def freeze(self) -> bool:
-        """Move the current heap to gc's permanent generation, so collection
-        costs nothing for it (measured: 45 ms with 600k live objects, 0.2 µs
-        frozen). Skipped when the user froze objects already: unfreezing
+        """Move every tracked object to gc's permanent generation, so that a
+        collection costs nothing for them (measured: 45 ms with 600k live
+        objects, 0.2 µs frozen). Called again, it adds what appeared since.
+        No collection first: garbage that is frozen too is collected after
+        the run. Skipped when the user froze objects already: unfreezing
         would thaw theirs too."""
-        if self.froze or gc.get_freeze_count() > 0:
-            return self.froze
-        gc.collect()
+        if not self.froze and gc.get_freeze_count() > 0:
+            return False
         gc.freeze()
         self.froze = True
         return True

@@ -34,9 +34,12 @@ def test_an_empty_cycle_measures_exactly_zero_in_a_fresh_interpreter() -> None:
 
 
 def test_an_empty_cycle_never_grows_in_a_busy_process() -> None:
-    # The host process may free one ambient block during the first cycle.
+    # The host process may free one ambient block during the first cycle, and
+    # process-wide memory (RSS, malloc) moves with whatever else it runs.
     test = leakharness.check(lambda: None, max_cycles=300, min_cycles=300).tests[0]
     for result in test.resources:
+        if result.resource in (Resource.RSS, Resource.NATIVE_HEAP):
+            continue
         deltas = [b - a for a, b in pairwise(result.series)]
         assert max(deltas) == 0 and set(deltas[1:]) == {0}, (result.resource, result.series[:20])
 
