@@ -6,6 +6,7 @@ from contextlib import closing
 from time import perf_counter
 
 from leakharness.caches import CacheClearer
+from leakharness.classify import classify
 from leakharness.config import Settings
 from leakharness.errors import LeakHarnessError
 from leakharness.locate import Line, Location, locate
@@ -50,6 +51,11 @@ def examine(cycle: Cycle, settings: Settings | None = None, test_id: str = "") -
         notes.append("gc.freeze() was already in use: collections cost more, gc objects count all")
     notes.append(f"detection stopped: {detection.stopped}")
     show_lines = verdict in (Verdict.LEAK, Verdict.INCONCLUSIVE) and location is not None
+    leaks = [r for r in results if r.verdict is Verdict.LEAK]
+    traced = location.size_per_cycle if location else 0.0
+    grown = _native_growth(results)
+    # Process memory growing ten times faster than traced Python memory is native.
+    native = grown is not None and traced * 10 < grown.growth_per_cycle
     return TestReport(
         id=test_id,
         verdict=verdict,
@@ -59,8 +65,9 @@ def examine(cycle: Cycle, settings: Settings | None = None, test_id: str = "") -
         lines=_trim(location, settings) if show_lines else (),
         types=location.types[: settings.top_lines] if show_lines and location else (),
         located_cycles=location.cycles if location else 0,
-        reason=_summary(results) + _native_note(results, location),
+        reason=_summary(results) + (_native_note(grown, traced) if grown and native else ""),
         notes=tuple(notes),
+        classification=classify(leaks, native=native, traced_bytes=traced),
     )
 
 
@@ -114,17 +121,18 @@ def _trim(location: Location | None, settings: Settings) -> tuple[Line, ...]:
     )
 
 
-def _native_note(results: tuple[ResourceResult, ...], location: Location | None) -> str:
-    """Say so when process memory grows far faster than traced Python memory."""
-    rss = next((r for r in results if r.resource is Resource.RSS and r.verdict is Verdict.LEAK), None)
-    if rss is None:
-        return ""
-    traced = location.size_per_cycle if location else 0.0
-    if traced * 10 >= rss.growth_per_cycle:
-        return ""
+def _native_growth(results: tuple[ResourceResult, ...]) -> ResourceResult | None:
+    """The fastest-growing leaking process-memory resource (native heap or RSS)."""
+    memory = [
+        r for r in results if r.resource in (Resource.NATIVE_HEAP, Resource.RSS) and r.verdict is Verdict.LEAK
+    ]
+    return max(memory, key=lambda r: r.growth_per_cycle, default=None)
+
+
+def _native_note(grown: ResourceResult, traced: float) -> str:
     return (
-        f"; native allocation, not visible to tracemalloc (process memory "
-        f"{signed_size(rss.growth_per_cycle)}/cycle, traced Python memory {signed_size(traced)}/cycle)"
+        f"; native allocation, not visible to tracemalloc ({grown.resource.label} "
+        f"{signed_size(grown.growth_per_cycle)}/cycle, traced Python memory {signed_size(traced)}/cycle)"
     )
 
 

@@ -35,8 +35,9 @@ from leakharness.frames import Origin, origin
 from leakharness.origins import Findings
 
 MAX_DEPTH = 12
-# Each visit is one gc.get_referrers scan of the whole heap (2.5 ms at 100k objects).
-MAX_VISITS = 400
+# Each visit is one gc.get_referrers scan of the whole heap: 2.3 ms at 100k objects
+# (measured), so a search that finds nothing stops within about half a second.
+MAX_VISITS = 200
 _REPR = reprlib.Repr()
 _REPR.maxstring = 30
 _REPR.maxother = 30
@@ -105,10 +106,18 @@ class Holder:
 def type_names(obj: object) -> tuple[str, str]:
     """``module.__name__`` (objgraph's ``typestats(shortnames=False)`` spelling)
     and ``module.__qualname__``; they differ for nested classes."""
-    cls = type(obj)
+    return _class_names(type(obj))
+
+
+def _class_names(cls: type) -> tuple[str, str]:
     module = getattr(cls, "__module__", None)
     prefix = f"{module}." if module else ""
     return prefix + cls.__name__, prefix + cls.__qualname__
+
+
+def _of_type(objects: list[object], type_name: str) -> list[object]:
+    wanted = {cls for cls in set(map(type, objects)) if type_name in _class_names(cls)}
+    return [obj for obj in objects if type(obj) in wanted]
 
 
 def sample_of_type(type_name: str) -> list[object]:
@@ -119,17 +128,13 @@ def sample_of_type(type_name: str) -> list[object]:
     full collection (to drop garbage, which no root holds) merges and reorders
     the generations, so the order is read before it, by id.
     """
-    ranks = {id(obj): rank for rank, obj in enumerate(_by_age(type_name))}
+    by_age = _of_type([obj for generation in (2, 1, 0) for obj in gc.get_objects(generation)], type_name)
+    ranks = {id(obj): rank for rank, obj in enumerate(by_age)}
+    del by_age  # garbage among them must be free to go
     gc.collect()
-    alive = [obj for obj in gc.get_objects() if type_name in type_names(obj)]
+    alive = _of_type(gc.get_objects(), type_name)
     alive.sort(key=lambda obj: ranks.get(id(obj), len(ranks)))
     return alive
-
-
-def _by_age(type_name: str) -> list[object]:
-    return [
-        obj for generation in (2, 1, 0) for obj in gc.get_objects(generation) if type_name in type_names(obj)
-    ]
 
 
 def find_holder(objects_of_type: list[object], max_depth: int = MAX_DEPTH) -> Holder | None:
@@ -156,17 +161,17 @@ def find_holders(names: Iterable[str], limit: int = 3, max_depth: int = MAX_DEPT
     for name in list(names)[:limit]:
         holder = find_holder(sample_of_type(name), max_depth)
         if holder is None:
-            notes.append(
-                f"no module, class, frame or thread-local holds {name} within {max_depth} references"
-            )
+            notes.append(f"no holder of {name} found within {max_depth} references and {MAX_VISITS} objects")
         else:
             holders.append(holder)
     return Findings(tuple(holders), tuple(notes))
 
 
 def render_graph(obj: object, path: Path) -> Path | None:
-    """Draw what holds ``obj`` into ``path`` (its suffix picks the format:
-    .png, .svg, .dot); None when graphviz's ``dot`` is not on PATH or fails."""
+    """Draw the chain that holds ``obj`` (or, with none found, its referrers
+    three levels up) into ``path``, whose suffix picks graphviz's format (.png,
+    .svg, .dot); the .dot source is kept beside it. None when graphviz's
+    ``dot`` is not on PATH or fails."""
     dot = shutil.which("dot")
     if dot is None:
         return None

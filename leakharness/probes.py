@@ -163,6 +163,30 @@ class NativeThreads(_ProcessProbe):
             self._stat.close()
 
 
+class ChildProcesses:
+    """Child processes, zombies included, from each thread's /proc children
+    list (Linux; a thread's children are listed under that thread)."""
+
+    resource = Resource.CHILDREN
+
+    def __init__(self) -> None:
+        if not os.path.exists(f"/proc/self/task/{os.getpid()}/children"):
+            raise ProbeUnavailable("needs /proc/<pid>/task/<tid>/children (Linux)")
+
+    def sample(self) -> int:
+        count = 0
+        for task in os.listdir("/proc/self/task"):
+            try:
+                fd = os.open(f"/proc/self/task/{task}/children", os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:  # the thread ended meanwhile
+                continue
+            try:
+                count += len(os.read(fd, 65536).split())
+            finally:
+                os.close(fd)
+        return count
+
+
 class _MallInfo2(ctypes.Structure):
     _fields_ = [
         (name, ctypes.c_size_t)
@@ -203,6 +227,7 @@ PROBE_TYPES: dict[Resource, type] = {
     Resource.FDS: FileDescriptors,
     Resource.THREADS: PythonThreads,
     Resource.NATIVE_THREADS: NativeThreads,
+    Resource.CHILDREN: ChildProcesses,
     Resource.GARBAGE: GcGarbage,
 }
 

@@ -15,6 +15,7 @@ class Resource(Enum):
     FDS = "fds"
     THREADS = "threads"
     NATIVE_THREADS = "native_threads"
+    CHILDREN = "children"
     GARBAGE = "garbage"
 
     @property
@@ -39,7 +40,13 @@ class Resource(Enum):
     def exact(self) -> bool:
         """A count of OS objects, free of allocator noise: a settled leak here
         decides the test without waiting for the memory probes."""
-        return self in (Resource.FDS, Resource.THREADS, Resource.NATIVE_THREADS, Resource.GARBAGE)
+        return self in (
+            Resource.FDS,
+            Resource.THREADS,
+            Resource.NATIVE_THREADS,
+            Resource.CHILDREN,
+            Resource.GARBAGE,
+        )
 
     @classmethod
     def parse(cls, name: str) -> Resource:
@@ -58,6 +65,7 @@ _LABELS = {
     Resource.FDS: "file descriptors",
     Resource.THREADS: "Python threads",
     Resource.NATIVE_THREADS: "native threads",
+    Resource.CHILDREN: "child processes",
     Resource.GARBAGE: "uncollectable garbage",
 }
 
@@ -69,6 +77,7 @@ _UNITS = {
     Resource.FDS: "fds",
     Resource.THREADS: "threads",
     Resource.NATIVE_THREADS: "threads",
+    Resource.CHILDREN: "processes",
     Resource.GARBAGE: "objects",
 }
 
@@ -85,6 +94,7 @@ _FLOORS = {
     Resource.FDS: 0.0,
     Resource.THREADS: 0.0,
     Resource.NATIVE_THREADS: 0.0,
+    Resource.CHILDREN: 0.0,
     Resource.GARBAGE: 0.0,
 }
 

@@ -79,3 +79,21 @@ def test_a_probe_failing_at_creation_is_skipped(monkeypatch: pytest.MonkeyPatch)
     made = make_probes([Resource.RSS])
     assert made.probes == ()
     assert "process memory (RSS) not measured: not supported here (AccessDenied)" in made.notes
+
+
+@pytest.mark.skipif(
+    not os.path.exists(f"/proc/self/task/{os.getpid()}/children"), reason="needs /proc children"
+)
+def test_children_count_a_child_until_it_is_reaped() -> None:
+    import subprocess
+    import sys
+
+    children = probe(Resource.CHILDREN)
+    before = children.sample()
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        assert children.sample() == before + 1
+        child.wait()  # reaped: gone
+    finally:
+        child.wait()
+    assert children.sample() == before

@@ -65,6 +65,9 @@ def header(test: TestReport) -> Text:
     text.append(test.id, style="bold")
     if test.cycles:
         text.append(f"  {test.cycles} cycles, {test.seconds:.2f} s", style="dim")
+    kind = test.classification.describe()
+    if kind:
+        text.append(f"  [{kind}]", style=STYLES[test.verdict])
     return text
 
 

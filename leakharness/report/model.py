@@ -7,6 +7,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
+from leakharness.classify import Classification
 from leakharness.locate import Line, TypeGrowth
 from leakharness.resources import Resource
 from leakharness.verdict import Verdict, combine
@@ -67,6 +68,7 @@ class TestReport:
     reason: str = ""
     error: str | None = None
     notes: tuple[str, ...] = ()
+    classification: Classification = field(default_factory=Classification)
 
     @property
     def leaked(self) -> bool:
@@ -113,6 +115,7 @@ class TestReport:
             "lines": [line.to_dict() for line in self.lines],
             "types": [t.to_dict() for t in self.types],
             "located_cycles": self.located_cycles,
+            "classification": self.classification.to_dict(),
             "error": self.error,
             "warnings": list(self.warnings),
             "notes": list(self.notes),
