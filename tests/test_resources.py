@@ -53,5 +53,6 @@ def test_rss_floor_is_one_page_and_counts_are_exact() -> None:
         Resource.FDS,
         Resource.THREADS,
         Resource.NATIVE_THREADS,
+        Resource.CHILDREN,
         Resource.GARBAGE,
     }
