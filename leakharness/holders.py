@@ -31,8 +31,8 @@ from pathlib import Path
 
 import objgraph
 
+from leakharness.findings import Findings
 from leakharness.frames import Origin, origin
-from leakharness.origins import Findings
 
 MAX_DEPTH = 12
 # Each visit is one gc.get_referrers scan of the whole heap: 2.3 ms at 100k objects

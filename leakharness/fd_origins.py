@@ -1,0 +1,264 @@
+"""Leaked file descriptors: what each is (file, socket, pipe) and the line that opened it.
+
+Fd numbers are compared, so an old one reused is not listed. Scans never
+raise for lack of data: they return a note instead.
+"""
+
+from __future__ import annotations
+
+import gc
+import io
+import os
+import socket
+import stat
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from types import TracebackType
+from typing import Any
+
+import psutil
+
+from leakharness.findings import PSUTIL_ERRORS, STACK_DEPTH, Findings, frames_to_dict
+from leakharness.frames import Origin, origin
+from leakharness.locate import Frame
+
+
+class FdKind(Enum):
+    FILE = "file"
+    SOCKET = "socket"
+    PIPE = "pipe"
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class FdInfo:
+    """A file descriptor open now that was not before."""
+
+    fd: int
+    kind: FdKind
+    description: str
+    created: tuple[Frame, ...] = ()
+
+    def __repr__(self) -> str:
+        where = f" created at {self.created[0].file}:{self.created[0].line}" if self.created else ""
+        return f"<FdInfo {self.fd} {self.kind.value} {self.description!r}{where}>"
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "fd": self.fd,
+            "kind": self.kind.value,
+            "description": self.description,
+            "created": frames_to_dict(self.created),
+        }
+
+
+_FD_DIRS = ("/proc/self/fd", "/dev/fd")
+
+
+def open_fds() -> set[int]:
+    """The fd numbers open now; empty where they cannot be listed."""
+    return _list_fds()[0]
+
+
+def _list_fds() -> tuple[set[int], str | None]:
+    for directory in _FD_DIRS:
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            continue
+        # listdir's own fd is listed and already closed: fstat drops it.
+        return {int(name) for name in names if name.isdigit() and _is_open(int(name))}, None
+    return set(), "open file descriptors cannot be listed on this platform"
+
+
+def _is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
+
+
+def describe_fds(before: set[int]) -> Findings[FdInfo]:
+    """The fds open now and not in ``before``, with what each one is and, when
+    tracemalloc is tracing, where its file or socket object was created."""
+    fds, note = _list_fds()
+    new = sorted(fds - before)
+    notes = [note] if note else []
+    process = _Process()
+    sites = fd_creation_sites(set(new))
+    infos = [_describe(fd, process, sites.get(fd, ())) for fd in new]
+    notes.extend(process.notes)
+    return Findings(tuple(info for info in infos if info is not None), tuple(notes))
+
+
+class _Process:
+    """psutil's view of this process's files and sockets, read once if needed."""
+
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+        self._files: dict[int, str] | None = None
+        self._sockets: dict[int, Any] | None = None
+
+    def path(self, fd: int) -> str:
+        if self._files is None:
+            self._files = self._read("open files", lambda p: {f.fd: f.path for f in p.open_files()})
+        return self._files.get(fd, "")
+
+    def socket(self, fd: int) -> Any:
+        if self._sockets is None:
+            # No note when this fails: _probe_socket reads the same through a duplicate fd.
+            self._sockets = self._read(None, lambda p: {c.fd: c for c in p.net_connections(kind="all")})
+        return self._sockets.get(fd)
+
+    def _read(self, what: str | None, read: Callable[[psutil.Process], dict[int, Any]]) -> dict[int, Any]:
+        try:
+            return read(psutil.Process())
+        except PSUTIL_ERRORS as err:
+            if what:
+                self.notes.append(f"{what} not available here ({err.__class__.__name__})")
+            return {}
+
+
+def _describe(fd: int, process: _Process, created: tuple[Frame, ...]) -> FdInfo | None:
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError:
+        return None  # closed since it was listed
+    link = _link(fd)
+    if stat.S_ISSOCK(mode):
+        return FdInfo(fd, FdKind.SOCKET, _socket_description(fd, process), created)
+    if stat.S_ISFIFO(mode):
+        return FdInfo(fd, FdKind.PIPE, link if link.startswith("/") else "pipe", created)
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        path = link if link.startswith("/") else process.path(fd)
+        return FdInfo(fd, FdKind.FILE, path, created)
+    return FdInfo(fd, FdKind.OTHER, link, created)
+
+
+def _link(fd: int) -> str:
+    """What /proc says the fd is: a path, socket:[inode], pipe:[inode], anon_inode:[...]."""
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return ""
+
+
+def _socket_description(fd: int, process: _Process) -> str:
+    connection = process.socket(fd)
+    if connection is not None:
+        family, kind = connection.family, connection.type
+        local, remote, status = connection.laddr, connection.raddr, connection.status
+    else:
+        probed = _probe_socket(fd)
+        if probed is None:
+            return "socket"
+        family, kind, local, remote = probed
+        status = ""
+    return _socket_text(family, kind, local, remote, status)
+
+
+def _probe_socket(fd: int) -> tuple[Any, Any, Any, Any] | None:
+    """Family, type and addresses read through a duplicate of ``fd``; closing
+    the duplicate leaves the original socket open."""
+    try:
+        duplicate = os.dup(fd)
+    except OSError:
+        return None
+    try:
+        probe = socket.socket(fileno=duplicate)
+    except OSError:
+        os.close(duplicate)
+        return None
+    with probe:
+        return probe.family, probe.type, _address(probe.getsockname), _address(probe.getpeername)
+
+
+def _address(read: Callable[[], Any]) -> Any:
+    try:
+        return read()
+    except OSError:
+        return ""
+
+
+def _socket_text(family: Any, kind: Any, local: Any, remote: Any, status: str) -> str:
+    parts = [getattr(family, "name", str(family)), getattr(kind, "name", str(kind))]
+    if local or remote:
+        parts.append(f"{_format_address(local) or '?'} -> {_format_address(remote) or '?'}")
+    elif getattr(family, "name", "") == "AF_UNIX":
+        parts.append("(unnamed)")
+    if status and status != psutil.CONN_NONE:
+        parts.append(status)
+    return " ".join(parts)
+
+
+def _format_address(address: Any) -> str:
+    if isinstance(address, tuple) and len(address) >= 2:
+        host, port = address[0], address[1]
+        return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+    if isinstance(address, bytes):
+        return address.decode(errors="replace")
+    return str(address) if address else ""
+
+
+def fd_creation_sites(fds: set[int]) -> dict[int, tuple[Frame, ...]]:
+    """Where the file and socket objects owning ``fds`` were allocated,
+    innermost user frame first. Empty unless tracemalloc is tracing; a raw
+    ``os.pipe()`` or ``os.open()`` fd has no owning object and no site."""
+    if not fds or not tracemalloc.is_tracing():
+        return {}
+    sites: dict[int, tuple[Frame, ...]] = {}
+    for obj in gc.get_objects():
+        if not isinstance(obj, (io.FileIO, socket.socket)):
+            continue
+        fd = _fileno(obj)
+        if fd in fds and fd not in sites:
+            traceback = tracemalloc.get_object_traceback(obj)
+            if traceback is not None:
+                sites[fd] = _user_frames(traceback)
+    return sites
+
+
+def _fileno(obj: io.FileIO | socket.socket) -> int:
+    try:
+        return obj.fileno()
+    except (OSError, ValueError):
+        return -1
+
+
+def _user_frames(traceback: tracemalloc.Traceback) -> tuple[Frame, ...]:
+    """Innermost first, from the first user frame (socket.py's own frames
+    dropped) to the first harness frame."""
+    frames = [Frame(f.filename, f.lineno) for f in reversed(traceback)]
+    kinds = [origin(frame.file) for frame in frames]
+    start = kinds.index(Origin.USER) if Origin.USER in kinds else 0
+    end = kinds.index(Origin.HARNESS, start) if Origin.HARNESS in kinds[start:] else len(frames)
+    return tuple(frames[start:end][:STACK_DEPTH])
+
+
+class OpenOrigins:
+    """While active, allocations are traced so that ``sites`` can tell where
+    the file and socket objects behind new fds were created. A tracing already
+    on is kept as it is; one started here stops on exit, dropping its traces."""
+
+    def __init__(self, frames: int = 16) -> None:
+        self.frames = frames
+        self._started = False
+
+    def __enter__(self) -> OpenOrigins:
+        if not tracemalloc.is_tracing():
+            tracemalloc.start(self.frames)
+            self._started = True
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._started:
+            tracemalloc.stop()
+            self._started = False
+
+    def sites(self, fds: set[int]) -> dict[int, tuple[Frame, ...]]:
+        return fd_creation_sites(fds)
