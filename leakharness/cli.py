@@ -92,6 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--ignore", action="append", default=[], metavar="GLOB", help="drop lines in files matching GLOB"
     )
+    run.add_argument(
+        "--memory-profile",
+        action="store_true",
+        default=None,
+        help="for native leaks, profile the cycle's process memory line by line",
+    )
     run.add_argument("--pattern", default="test*.py", help="file pattern for folders (default test*.py)")
     run.add_argument(
         "--config", type=Path, metavar="PYPROJECT", help="read [tool.leakharness] from this file"
@@ -131,6 +137,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         changes["tolerances"] = {**settings.tolerances, **_tolerances("--tolerance", args.tolerance)}
     if args.warn:
         changes["warn_tolerances"] = {**settings.warn_tolerances, **_tolerances("--warn", args.warn)}
+    if args.memory_profile:
+        changes["memory_profile"] = True
     if args.run_budget is not None:
         changes["run_budget"] = args.run_budget
     if args.ignore:

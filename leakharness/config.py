@@ -36,6 +36,8 @@ class Settings:
     cycle in the resource's unit, ``"2%"`` over the run, or both);
     ``warn_tolerances`` flags accepted growth above a lower level. Allocations
     charged to files matching an ``ignore`` glob are not shown and confirm nothing.
+    ``memory_profile`` adds memory-profiler's line-by-line process memory of
+    the cycle to the report of a native leak.
     """
 
     warmup: int = 5
@@ -50,6 +52,7 @@ class Settings:
     warn_tolerances: Mapping[Resource, Tolerance] = field(default_factory=dict)
     run_budget: float | None = None
     ignore: tuple[str, ...] = ()
+    memory_profile: bool = False
 
     def __post_init__(self) -> None:
         _at_least("warmup", self.warmup, 0)
@@ -65,6 +68,8 @@ class Settings:
         object.__setattr__(self, "tolerances", _tolerances(self.tolerances))
         object.__setattr__(self, "warn_tolerances", _tolerances(self.warn_tolerances, "warn_tolerances"))
         object.__setattr__(self, "ignore", _patterns(self.ignore))
+        if not isinstance(self.memory_profile, bool):
+            raise LeakHarnessError(f"memory_profile must be true or false (got {self.memory_profile!r})")
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with ``changes`` applied; unknown names raise LeakHarnessError."""
@@ -95,6 +100,7 @@ class Settings:
             "warn_tolerances": {r.value: t.to_dict() for r, t in self.warn_tolerances.items()},
             "run_budget": self.run_budget,
             "ignore": list(self.ignore),
+            "memory_profile": self.memory_profile,
         }
 
     @classmethod

@@ -8,6 +8,7 @@ from time import perf_counter
 from leakharness.caches import CacheClearer
 from leakharness.classify import classify
 from leakharness.config import Settings
+from leakharness.diagnose import Diagnosis, Watch, diagnose
 from leakharness.errors import LeakHarnessError
 from leakharness.locate import Line, Location, locate
 from leakharness.probes import make_probes
@@ -28,16 +29,18 @@ def examine(cycle: Cycle, settings: Settings | None = None, test_id: str = "") -
     settings = settings or Settings()
     test_id = test_id or getattr(cycle, "__qualname__", repr(cycle))
     started = perf_counter()
-    location = None
+    location, watch = None, None
     probe_set = make_probes(settings.resources)
     with preserved_state() as state, closing(probe_set):
         state.freeze()  # before warm-up: its collections then cost nothing for the user's heap
         clear_caches = CacheClearer()
         detection = detect(cycle, probe_set.probes, settings, state, clear_caches)
         froze = state.froze
-        if any(_suspicious(t.judgement) for t in detection.judgements.values()):
+        suspicious = [r for r, t in detection.judgements.items() if _suspicious(t.judgement)]
+        if suspicious:
+            watch = Watch(suspicious)
             location = locate(
-                cycle, settings.locate_cycles, settings.warmup, state, clear_caches, settings.ignore
+                cycle, settings.locate_cycles, settings.warmup, state, clear_caches, settings.ignore, watch
             )
     results = tuple(
         sorted(
@@ -56,6 +59,15 @@ def examine(cycle: Cycle, settings: Settings | None = None, test_id: str = "") -
     grown = _native_growth(results)
     # Process memory growing ten times faster than traced Python memory is native.
     native = grown is not None and traced * 10 < grown.growth_per_cycle
+    diagnosis = (
+        diagnose(
+            watch,
+            location.types if location and _kept_objects(results) else (),
+            cycle if settings.memory_profile and native else None,
+        )
+        if verdict is Verdict.LEAK
+        else Diagnosis()
+    )
     return TestReport(
         id=test_id,
         verdict=verdict,
@@ -67,8 +79,14 @@ def examine(cycle: Cycle, settings: Settings | None = None, test_id: str = "") -
         located_cycles=location.cycles if location else 0,
         reason=_summary(results) + (_native_note(grown, traced) if grown and native else ""),
         notes=tuple(notes),
-        classification=classify(leaks, native=native, traced_bytes=traced),
+        classification=classify(leaks, native=native, sockets=diagnosis.sockets, traced_bytes=traced),
+        diagnosis=diagnosis,
     )
+
+
+def _kept_objects(results: tuple[ResourceResult, ...]) -> bool:
+    """Objects leak: worth finding what holds them."""
+    return any(r.verdict is Verdict.LEAK and r.resource in (Resource.HEAP, Resource.OBJECTS) for r in results)
 
 
 def _suspicious(judgement: Judgement) -> bool:

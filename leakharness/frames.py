@@ -50,3 +50,18 @@ def origin(filename: str) -> Origin:
     if real.startswith(_STDLIB):
         return Origin.STDLIB
     return Origin.USER
+
+
+def display_path(path: str) -> str:
+    """``path`` for a report: relative to the working directory when below it,
+    else from the stdlib or site-packages folder it lives in, else as it is."""
+    if path.startswith("<"):
+        return path
+    real = os.path.realpath(path)
+    cwd = os.path.realpath(os.getcwd()) + os.sep
+    if real.startswith(cwd):
+        return real[len(cwd) :]
+    for folder in (*_THIRD_PARTY, *_STDLIB):
+        if real.startswith(folder):
+            return f"{os.path.basename(folder.rstrip(os.sep))}/{real[len(folder) :]}"
+    return path

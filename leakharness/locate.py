@@ -15,6 +15,7 @@ import gc
 import linecache
 import tracemalloc
 from collections.abc import Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 
 import objgraph
@@ -131,23 +132,27 @@ def locate(
     state: ProcessState,
     clear_caches: CacheClearer,
     ignore: tuple[str, ...] = (),
+    watch: AbstractContextManager[object] | None = None,
 ) -> Location:
     """Count growing types over ``cycles`` untraced cycles, then run
     ``warmup`` + ``cycles`` traced cycles and rank the lines that grew."""
     half = max(1, cycles // 2)
     types = _growing_types(cycle, clear_caches, 2 * half)
     state.start_tracing(TRACE_FRAMES)
-    for _ in range(warmup):
-        run_cycle(cycle, clear_caches)
-    snapshots = [_tallies(tracemalloc.take_snapshot())]
-    for _ in range(2):
-        for _ in range(half):
+    with watch or nullcontext():  # only the traced cycles: the census must not count the watcher's notes
+        for _ in range(warmup):
             run_cycle(cycle, clear_caches)
-        snapshots.append(_tallies(tracemalloc.take_snapshot()))
+        snapshots = [_tallies(tracemalloc.take_snapshot())]
+        for _ in range(2):
+            for _ in range(half):
+                run_cycle(cycle, clear_caches)
+            snapshots.append(_tallies(tracemalloc.take_snapshot()))
     first, middle, last = snapshots
     lines = [
         line for line in _growing_lines(first, middle, last, 2 * half) if not _ignored(line.file, ignore)
     ]
+    if any(line.in_user_code for line in lines):  # a leaked thread's own bootstrap frames say nothing
+        lines = [line for line in lines if line.in_user_code]
     return Location(cycles=2 * half, lines=tuple(lines), types=types)
 
 

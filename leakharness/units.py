@@ -20,5 +20,5 @@ def signed_amount(amount: float, unit: str) -> str:
     """``amount`` of ``unit`` with a sign; bytes go through ``signed_size``."""
     if unit == "bytes":
         return signed_size(amount)
-    text = f"{amount:+.0f}" if float(amount).is_integer() else f"{amount:+.2f}"
+    text = f"{amount:+.0f}" if float(amount).is_integer() else f"{amount:+.3g}"
     return f"{text} {unit}"

@@ -97,7 +97,7 @@ def judge(
     grew = [g > allowed * size for g in windows]
     settled_part = windows[1:] or windows
     tail = windows[len(windows) - max(1, len(windows) // 3) :]
-    slope = median(settled_part) / size
+    slope = sum(settled_part) / (len(settled_part) * size)
     span = f"{len(windows)} windows of {size} cycle{'s' if size > 1 else ''}"
 
     if all(grew):

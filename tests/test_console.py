@@ -213,7 +213,7 @@ def test_signed_size(amount: float, text: str) -> None:
     [
         (3, "fds", "+3 fds"),
         (-1.0, "threads", "-1 threads"),
-        (0.5, "blocks", "+0.50 blocks"),
+        (0.5, "blocks", "+0.5 blocks"),
         (4096, "bytes", "+4.0 KiB"),
     ],
 )

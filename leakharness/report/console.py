@@ -16,7 +16,9 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from leakharness.locate import Line
+from leakharness.diagnose import Diagnosis
+from leakharness.frames import display_path
+from leakharness.locate import Frame, Line
 from leakharness.report.model import Report, ResourceResult, TestReport
 from leakharness.units import signed_amount, signed_size
 from leakharness.verdict import Verdict
@@ -128,15 +130,60 @@ def types_table(test: TestReport) -> Table:
     return table
 
 
-def short_path(path: str) -> str:
-    """The path relative to the working directory when it is below it."""
-    import os
+def _site(frames: Sequence[Frame]) -> Text:
+    if not frames:
+        return Text("-", style="dim")
+    text = Text(f"{short_path(frames[0].file)}:{frames[0].line}", style="cyan")
+    if frames[0].source:
+        text.append(f"  {frames[0].source}", style="default")
+    return text
 
-    try:
-        relative = os.path.relpath(path)
-    except ValueError:
-        return path
-    return path if relative.startswith("..") else relative
+
+def _table(*columns: str) -> Table:
+    table = Table(show_edge=False, pad_edge=False)
+    for name in columns:
+        table.add_column(name, overflow="fold", justify="right" if name == "count" else "left")
+    return table
+
+
+def diagnosis_parts(diagnosis: Diagnosis) -> Iterator[RenderableType]:
+    """Who holds the leak, and where leaked threads, fds and children came from."""
+    for holder in diagnosis.holders:
+        text = Text("kept alive by: ", style="bold")
+        text.append(holder.path)
+        yield text
+    if diagnosis.threads:
+        table = _table("count", "leaked thread", "target", "started at")
+        for g in diagnosis.threads:
+            thread = g.example
+            table.add_row(
+                Text(str(g.count)), Text(thread.name), Text(thread.target or "-"), _site(thread.start_stack)
+            )
+        yield table
+    if diagnosis.fds:
+        table = _table("count", "leaked fd", "what", "opened at")
+        for g in diagnosis.fds:
+            fd = g.example
+            table.add_row(Text(str(g.count)), Text(fd.kind.value), Text(fd.description), _site(fd.created))
+        yield table
+    if diagnosis.children:
+        table = _table("count", "child process", "command")
+        for g in diagnosis.children:
+            table.add_row(Text(str(g.count)), Text(g.example.status.value), Text(g.example.command))
+        yield table
+    if diagnosis.memory_lines:
+        table = _table("line", "source", "process memory")
+        for usage in diagnosis.memory_lines:
+            table.add_row(
+                Text(f"{short_path(usage.file)}:{usage.line}", style="cyan"),
+                Text(usage.source),
+                Text(f"{usage.increment_mib:+.1f} MiB"),
+            )
+        yield table
+
+
+def short_path(path: str) -> str:
+    return display_path(path)
 
 
 def render_test(
@@ -169,6 +216,8 @@ def render_test(
         yield Padding(traceback_text(test.lines[0]), (0, 0, 0, 4))
     if full and test.types:
         yield Padding(types_table(test), (0, 0, 0, 2))
+    for part in diagnosis_parts(test.diagnosis):
+        yield Padding(part, (0, 0, 0, 2))
     if detail is Detail.VERBOSE:
         for note in test.notes:
             yield Padding(Text(f"note: {note}", style="dim"), (0, 0, 0, 2))

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from leakharness.classify import Classification
+from leakharness.diagnose import Diagnosis
 from leakharness.locate import Line, TypeGrowth
 from leakharness.resources import Resource
 from leakharness.verdict import Verdict, combine
@@ -69,6 +70,7 @@ class TestReport:
     error: str | None = None
     notes: tuple[str, ...] = ()
     classification: Classification = field(default_factory=Classification)
+    diagnosis: Diagnosis = field(default_factory=Diagnosis)
 
     @property
     def leaked(self) -> bool:
@@ -116,6 +118,7 @@ class TestReport:
             "types": [t.to_dict() for t in self.types],
             "located_cycles": self.located_cycles,
             "classification": self.classification.to_dict(),
+            "diagnosis": self.diagnosis.to_dict(),
             "error": self.error,
             "warnings": list(self.warnings),
             "notes": list(self.notes),

@@ -1,0 +1,165 @@
+"""Diagnosis, only for what is suspicious: who holds leaked objects, where
+leaked threads started, what leaked descriptors are, which children linger.
+
+``Watch`` brackets the locate cycles: it notes the threads, descriptors and
+children that exist before, records where threads are started, and describes
+what is new while tracing is still on (so the line that opened a descriptor is
+known). Holders are looked for afterwards, once the heap is thawed: objects
+frozen by ``gc.freeze()`` are invisible to ``gc.get_referrers``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Generic, Protocol, TypeVar
+
+from leakharness.child_processes import ChildInfo, child_pids, children
+from leakharness.fd_origins import FdInfo, FdKind, describe_fds, open_fds
+from leakharness.findings import Findings
+from leakharness.holders import Holder, find_holders
+from leakharness.locate import Frame, TypeGrowth
+from leakharness.native import LineUsage, line_memory_profile
+from leakharness.resources import Resource
+from leakharness.thread_origins import ThreadInfo, ThreadOrigins, leaked_threads, thread_idents
+
+HOLDER_TYPES = 1  # the top growing type: a second one was as often noise as news
+
+
+class _Reportable(Protocol):
+    def to_dict(self) -> dict[str, object]: ...
+
+
+T = TypeVar("T", bound=_Reportable)
+
+
+@dataclass(frozen=True)
+class Group(Generic[T]):
+    """Leaked things that look alike (same target and stack, same file and
+    opening line, same command), counted, with one example."""
+
+    count: int
+    example: T
+
+    def to_dict(self) -> dict[str, object]:
+        return {"count": self.count, "example": self.example.to_dict()}
+
+
+def group(
+    items: Iterable[T], key: Callable[[T], Hashable], richer: Callable[[T], int] = lambda item: 0
+) -> tuple[Group[T], ...]:
+    """Groups of alike ``items``, largest first; each group's example is its
+    ``richer`` member (a descriptor opened while tracing knows its line)."""
+    members: dict[Hashable, list[T]] = {}
+    for item in items:
+        members.setdefault(key(item), []).append(item)
+    groups = [Group(len(alike), max(alike, key=richer)) for alike in members.values()]
+    return tuple(sorted(groups, key=lambda g: -g.count))
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """What the report says about the cause, beyond the growing lines."""
+
+    holders: tuple[Holder, ...] = ()
+    threads: tuple[Group[ThreadInfo], ...] = ()
+    fds: tuple[Group[FdInfo], ...] = ()
+    children: tuple[Group[ChildInfo], ...] = ()
+    memory_lines: tuple[LineUsage, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def sockets(self) -> bool:
+        return any(g.example.kind is FdKind.SOCKET for g in self.fds)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "holders": [h.to_dict() for h in self.holders],
+            "threads": [g.to_dict() for g in self.threads],
+            "fds": [g.to_dict() for g in self.fds],
+            "children": [g.to_dict() for g in self.children],
+            "memory_lines": [m.to_dict() for m in self.memory_lines],
+            "notes": list(self.notes),
+        }
+
+
+def _site(frames: tuple[Frame, ...]) -> tuple[str, int] | None:
+    return (frames[0].file, frames[0].line) if frames else None
+
+
+class Watch:
+    """Watches threads, descriptors and children around the locate cycles."""
+
+    def __init__(self, resources: Iterable[Resource]) -> None:
+        wanted = set(resources)
+        self._threads = bool(wanted & {Resource.THREADS, Resource.NATIVE_THREADS})
+        self._fds = Resource.FDS in wanted
+        self._children = Resource.CHILDREN in wanted
+        self._origins = ThreadOrigins()
+        self._before: tuple[set[int], set[int], set[int]] = (set(), set(), set())
+        self.threads: Findings[ThreadInfo] = Findings()
+        self.fds: Findings[FdInfo] = Findings()
+        self.children: Findings[ChildInfo] = Findings()
+
+    def __enter__(self) -> Watch:
+        self._before = (
+            thread_idents() if self._threads else set(),
+            open_fds() if self._fds else set(),
+            child_pids() if self._children else set(),
+        )
+        if self._threads:
+            self._origins.__enter__()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._threads:
+            self._origins.__exit__(kind, error, traceback)
+        if error is not None:
+            return
+        threads, fds, pids = self._before
+        if self._threads:
+            self.threads = leaked_threads(threads, self._origins)
+        if self._fds:
+            self.fds = describe_fds(fds)
+        if self._children:
+            self.children = children(pids)
+
+
+def diagnose(
+    watch: Watch | None,
+    types: tuple[TypeGrowth, ...],
+    profile: Callable[[], object] | None = None,
+) -> Diagnosis:
+    """Put together what ``watch`` saw, the holders of the top growing
+    ``types``, and, when asked, a line-by-line memory profile of ``profile``."""
+    notes: list[str] = []
+    holders = find_holders(_holder_types(types), limit=HOLDER_TYPES) if types else Findings[Holder]()
+    notes += holders.notes
+    memory: Findings[LineUsage] = line_memory_profile(profile) if profile else Findings()
+    notes += memory.notes
+    if watch is None:
+        return Diagnosis(tuple(holders), memory_lines=tuple(memory), notes=tuple(notes))
+    notes += [*watch.threads.notes, *watch.fds.notes, *watch.children.notes]
+    return Diagnosis(
+        holders=tuple(holders),
+        threads=group(watch.threads, lambda t: (t.target, _site(t.start_stack))),
+        fds=group(watch.fds, lambda f: (f.kind, f.description), lambda f: len(f.created)),
+        children=group(watch.children, lambda c: (c.status, c.cmdline)),
+        memory_lines=tuple(memory),
+        notes=tuple(notes),
+    )
+
+
+def _holder_types(types: tuple[TypeGrowth, ...]) -> list[str]:
+    """The top growing types defined outside ``builtins``, or the top builtin
+    one when there is no other: a leaked ``Session`` says more than the ``dict``
+    of its attributes, and the newest of a common builtin type (a method, a
+    cell) is as often the interpreter's as the leak's."""
+    own = [t.name for t in types if not t.name.startswith("builtins.")]
+    return own[:HOLDER_TYPES] if own else [t.name for t in types[:1]]
