@@ -18,13 +18,13 @@ from typing import Generic, Protocol, TypeVar
 from leakharness.child_processes import ChildInfo, child_pids, children
 from leakharness.fd_origins import FdInfo, FdKind, describe_fds, open_fds
 from leakharness.findings import Findings
-from leakharness.holders import Holder, find_holders
+from leakharness.holders import MAX_DEPTH, Holder, find_holder
 from leakharness.locate import Frame, TypeGrowth
 from leakharness.native import LineUsage, line_memory_profile
 from leakharness.resources import Resource
 from leakharness.thread_origins import ThreadInfo, ThreadOrigins, leaked_threads, thread_idents
 
-HOLDER_TYPES = 1  # the top growing type: a second one was as often noise as news
+CANDIDATE_TYPES = 3  # holders are looked for for this many growing types; the shortest chain is kept
 
 
 class _Reportable(Protocol):
@@ -134,12 +134,13 @@ class Watch:
 def diagnose(
     watch: Watch | None,
     types: tuple[TypeGrowth, ...],
+    samples: dict[str, list[object]],
     profile: Callable[[], object] | None = None,
 ) -> Diagnosis:
-    """Put together what ``watch`` saw, the holders of the top growing
-    ``types``, and, when asked, a line-by-line memory profile of ``profile``."""
+    """Put together what ``watch`` saw, what holds the leaked ``samples`` of
+    the growing ``types``, and, when asked, a line-by-line memory profile of ``profile``."""
     notes: list[str] = []
-    holders = find_holders(_holder_types(types), limit=HOLDER_TYPES) if types else Findings[Holder]()
+    holders = _holder(types, samples)
     notes += holders.notes
     memory: Findings[LineUsage] = line_memory_profile(profile) if profile else Findings()
     notes += memory.notes
@@ -156,10 +157,28 @@ def diagnose(
     )
 
 
-def _holder_types(types: tuple[TypeGrowth, ...]) -> list[str]:
-    """The top growing types defined outside ``builtins``, or the top builtin
-    one when there is no other: a leaked ``Session`` says more than the ``dict``
-    of its attributes, and the newest of a common builtin type (a method, a
-    cell) is as often the interpreter's as the leak's."""
-    own = [t.name for t in types if not t.name.startswith("builtins.")]
-    return own[:HOLDER_TYPES] if own else [t.name for t in types[:1]]
+def _holder(types: tuple[TypeGrowth, ...], samples: dict[str, list[object]]) -> Findings[Holder]:
+    """The shortest holder chain among the top growing types: the outermost
+    leaked object sits nearest its root (a leaked sqlite3 Connection is one
+    step closer to the module list that keeps it than the statement cache
+    inside it). Each search starts from an instance made during the census
+    cycles and still alive, so certainly a leaked one."""
+    holders: list[Holder] = []
+    notes: list[str] = []
+    for name in _candidate_types(types):
+        holder = find_holder(samples.get(name, [])[-1:])
+        if holder is None:
+            notes.append(f"no holder of a leaked {name} found within {MAX_DEPTH} references")
+        else:
+            holders.append(holder)
+    best = min(holders, key=lambda holder: len(holder.steps), default=None)
+    return Findings((best,) if best else (), tuple(notes))
+
+
+def _candidate_types(types: tuple[TypeGrowth, ...]) -> list[str]:
+    """Growing types worth a holder search, most telling first: weak references
+    never keep anything alive, and the newest instance of a builtin type (a
+    dict, a method, a cell) is as often the interpreter's as the leak's, so
+    builtins come only when nothing else grows."""
+    telling = [t.name for t in types if not t.name.startswith(("builtins.", "weakref."))]
+    return telling[:CANDIDATE_TYPES] if telling else [t.name for t in types[:1]]

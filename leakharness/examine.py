@@ -63,6 +63,7 @@ def examine(cycle: Cycle, settings: Settings | None = None, test_id: str = "") -
         diagnose(
             watch,
             location.types if location and _kept_objects(results) else (),
+            location.samples if location else {},
             cycle if settings.memory_profile and native else None,
         )
         if verdict is Verdict.LEAK
@@ -85,8 +86,14 @@ def examine(cycle: Cycle, settings: Settings | None = None, test_id: str = "") -
 
 
 def _kept_objects(results: tuple[ResourceResult, ...]) -> bool:
-    """Objects leak: worth finding what holds them."""
-    return any(r.verdict is Verdict.LEAK and r.resource in (Resource.HEAP, Resource.OBJECTS) for r in results)
+    """Objects leak, and not through leaked threads (whose own running frames
+    hold everything they use: the thread table says more): worth finding what
+    holds them."""
+    leaked = {r.resource for r in results if r.verdict is Verdict.LEAK}
+    return bool(leaked & {Resource.HEAP, Resource.OBJECTS}) and not leaked & {
+        Resource.THREADS,
+        Resource.NATIVE_THREADS,
+    }
 
 
 def _suspicious(judgement: Judgement) -> bool:

@@ -26,6 +26,7 @@ from leakharness.runner import Cycle, run_cycle
 from leakharness.state import ProcessState
 
 TRACE_FRAMES = 32
+SAMPLES = 3  # leaked instances kept per growing type, for the holder search
 Site = tuple[str, int]
 
 
@@ -106,6 +107,7 @@ class Location:
     cycles: int
     lines: tuple[Line, ...]
     types: tuple[TypeGrowth, ...] = field(default=())
+    samples: dict[str, list[object]] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def size_per_cycle(self) -> float:
@@ -137,7 +139,7 @@ def locate(
     """Count growing types over ``cycles`` untraced cycles, then run
     ``warmup`` + ``cycles`` traced cycles and rank the lines that grew."""
     half = max(1, cycles // 2)
-    types = _growing_types(cycle, clear_caches, 2 * half)
+    types, samples = _growing_types(cycle, clear_caches, 2 * half)
     state.start_tracing(TRACE_FRAMES)
     with watch or nullcontext():  # only the traced cycles: the census must not count the watcher's notes
         for _ in range(warmup):
@@ -153,7 +155,7 @@ def locate(
     ]
     if any(line.in_user_code for line in lines):  # a leaked thread's own bootstrap frames say nothing
         lines = [line for line in lines if line.in_user_code]
-    return Location(cycles=2 * half, lines=tuple(lines), types=types)
+    return Location(cycles=2 * half, lines=tuple(lines), types=types, samples=samples)
 
 
 def _ignored(file: str, patterns: tuple[str, ...]) -> bool:
@@ -219,20 +221,34 @@ def _growing_lines(
     return tuple(sorted(lines, key=lambda line: line.sort_key))
 
 
-def _type_counts(exclude: object = None) -> dict[str, int]:
-    """Counts by type of the gc-tracked objects outside the frozen generation."""
-    objects = [obj for obj in gc.get_objects() if obj is not exclude]
-    return dict(objgraph.typestats(objects=objects, shortnames=False))
+def type_name(obj: object) -> str:
+    """``module.Name`` of ``obj``'s type, as objgraph's type statistics spell it."""
+    kind = type(obj)
+    return f"{kind.__module__}.{kind.__name__}"
 
 
-def _growing_types(cycle: Cycle, clear_caches: CacheClearer, cycles: int) -> tuple[TypeGrowth, ...]:
-    before = _type_counts()
+def _growing_types(
+    cycle: Cycle, clear_caches: CacheClearer, cycles: int
+) -> tuple[tuple[TypeGrowth, ...], dict[str, list[object]]]:
+    """Types whose tracked instances grew over ``cycles``, and a few of the
+    instances made meanwhile that are still alive: certainly leaked ones."""
+    old = gc.get_objects()
+    before = dict(objgraph.typestats(objects=old, shortnames=False))
+    old_ids = {id(obj) for obj in old}
+    del old
     for _ in range(cycles):
         run_cycle(cycle, clear_caches)
-    after = _type_counts(exclude=before)
+    ours = {id(before), id(old_ids)}
+    now = [obj for obj in gc.get_objects() if id(obj) not in ours]
+    after = objgraph.typestats(objects=now, shortnames=False)
     grown = [
         TypeGrowth(name, (count - before.get(name, 0)) / cycles)
         for name, count in after.items()
         if count > before.get(name, 0)
     ]
-    return tuple(sorted(grown, key=lambda t: (-t.per_cycle, t.name)))
+    samples: dict[str, list[object]] = {t.name: [] for t in grown}
+    for obj in reversed(now):  # the youngest generation comes first
+        found = samples.get(type_name(obj))
+        if found is not None and id(obj) not in old_ids and len(found) < SAMPLES:
+            found.append(obj)
+    return tuple(sorted(grown, key=lambda t: (-t.per_cycle, t.name))), samples

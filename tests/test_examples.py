@@ -64,6 +64,24 @@ EXPECTED: dict[str, dict[str, str]] = {
 
 NEEDS = {"video_writer.py": "cv2"}
 
+# What the report must name as keeping the leaked objects alive, or, for
+# thread and descriptor leaks, the line that started or opened them.
+HOLDERS = {
+    "sqlite_pool.SqliteConnectionTest.test_leaky_connection_left_open": "module sqlite_pool → list _recent → Connection",
+    "sqlite_pool.SqlitePoolTest.test_leaky_pool_new_connection_per_checkout": (
+        "module sqlite_pool → LeakyPool _leaky_pool → list ._all → Connection"
+    ),
+    "files.FilesTest.test_leaky_file_never_closed": "module files → list _handles → TextIOWrapper",
+    "listeners.ListenersTest.test_leaky_strong_listener": (
+        "module listeners → EventBus _bus → list ._listeners → method Overlay.on_detection → Overlay"
+    ),
+    "logging_handlers.LoggingHandlersTest.test_leaky_handler_per_call": "dict .loggerDict → Logger",
+}
+STARTED_AT = {
+    "worker_pool.WorkerPoolTest.test_leaky_stop": "thread.start()",
+    "worker_pool.WorkerPoolTest.test_leaky_rapid_start_stop": "thread.start()",
+}
+
 
 def marked_lines(path: Path) -> set[int]:
     return {n for n, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if MARK.search(text)}
@@ -109,4 +127,12 @@ def test_example_verdicts_and_lines(name: str, tmp_path: Path) -> None:
         assert any(file == example.resolve() and line in marks for file, line in top), (
             f"{test_id}: no '# leak' line (lines {sorted(marks)}) in the top {TOP}: {top}"
         )
+    for test_id in expected:
+        diagnosis = tests[test_id]["diagnosis"]
+        if test_id in HOLDERS:
+            paths = [holder["path"] for holder in diagnosis["holders"]]
+            assert any(HOLDERS[test_id] in path for path in paths), (test_id, paths)
+        if test_id in STARTED_AT:
+            sites = [group["example"]["start_stack"][0]["source"] for group in diagnosis["threads"]]
+            assert STARTED_AT[test_id] in sites, (test_id, sites)
     assert proc.returncode == (1 if "leak" in expected.values() else 0), proc.stderr
