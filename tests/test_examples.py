@@ -67,7 +67,9 @@ NEEDS = {"video_writer.py": "cv2"}
 # What the report must name as keeping the leaked objects alive, or, for
 # thread and descriptor leaks, the line that started or opened them.
 HOLDERS = {
-    "sqlite_pool.SqliteConnectionTest.test_leaky_connection_left_open": "module sqlite_pool → list _recent → Connection",
+    "sqlite_pool.SqliteConnectionTest.test_leaky_connection_left_open": (
+        "module sqlite_pool → list _recent → Connection"
+    ),
     "sqlite_pool.SqlitePoolTest.test_leaky_pool_new_connection_per_checkout": (
         "module sqlite_pool → LeakyPool _leaky_pool → list ._all → Connection"
     ),
