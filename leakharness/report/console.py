@@ -152,34 +152,51 @@ def diagnosis_parts(diagnosis: Diagnosis) -> Iterator[RenderableType]:
         text = Text("kept alive by: ", style="bold")
         text.append(holder.path)
         yield text
-    if diagnosis.threads:
-        table = _table("count", "leaked thread", "target", "started at")
-        for g in diagnosis.threads:
-            thread = g.example
-            table.add_row(
-                Text(str(g.count)), Text(thread.name), Text(thread.target or "-"), _site(thread.start_stack)
-            )
-        yield table
-    if diagnosis.fds:
-        table = _table("count", "leaked fd", "what", "opened at")
-        for g in diagnosis.fds:
-            fd = g.example
-            table.add_row(Text(str(g.count)), Text(fd.kind.value), Text(fd.description), _site(fd.created))
-        yield table
-    if diagnosis.children:
-        table = _table("count", "child process", "command")
-        for g in diagnosis.children:
-            table.add_row(Text(str(g.count)), Text(g.example.status.value), Text(g.example.command))
-        yield table
-    if diagnosis.memory_lines:
-        table = _table("line", "source", "process memory")
-        for usage in diagnosis.memory_lines:
-            table.add_row(
-                Text(f"{short_path(usage.file)}:{usage.line}", style="cyan"),
-                Text(usage.source),
-                Text(f"{usage.increment_mib:+.1f} MiB"),
-            )
-        yield table
+    for part in (
+        _threads_table(diagnosis),
+        _fds_table(diagnosis),
+        _children_table(diagnosis),
+        _memory_table(diagnosis),
+    ):
+        if part.row_count:
+            yield part
+
+
+def _threads_table(diagnosis: Diagnosis) -> Table:
+    table = _table("count", "leaked thread", "target", "started at")
+    for threads in diagnosis.threads:
+        thread = threads.example
+        table.add_row(
+            Text(str(threads.count)), Text(thread.name), Text(thread.target or "-"), _site(thread.start_stack)
+        )
+    return table
+
+
+def _fds_table(diagnosis: Diagnosis) -> Table:
+    table = _table("count", "leaked fd", "what", "opened at")
+    for fds in diagnosis.fds:
+        fd = fds.example
+        table.add_row(Text(str(fds.count)), Text(fd.kind.value), Text(fd.description), _site(fd.created))
+    return table
+
+
+def _children_table(diagnosis: Diagnosis) -> Table:
+    table = _table("count", "child process", "command")
+    for children in diagnosis.children:
+        child = children.example
+        table.add_row(Text(str(children.count)), Text(child.status.value), Text(child.command))
+    return table
+
+
+def _memory_table(diagnosis: Diagnosis) -> Table:
+    table = _table("line", "source", "process memory")
+    for usage in diagnosis.memory_lines:
+        table.add_row(
+            Text(f"{short_path(usage.file)}:{usage.line}", style="cyan"),
+            Text(usage.source),
+            Text(f"{usage.increment_mib:+.1f} MiB"),
+        )
+    return table
 
 
 def short_path(path: str) -> str:
