@@ -241,3 +241,29 @@ def test_sparkline_of_rising_series() -> None:
 def test_sparkline_of_two_points_and_ascii_bars() -> None:
     assert sparkline([0, 10], width=4, bars=ASCII_BARS) == ASCII_BARS[0] * 2 + ASCII_BARS[-1] * 2
     assert sparkline([10, 0], width=2) == BARS[-1] + BARS[0]
+
+
+def test_diagnosis_tables_render_holders_threads_fds_and_children(source: Path) -> None:
+    from leakharness.child_processes import ChildInfo, ChildStatus
+    from leakharness.diagnose import Diagnosis, Group
+    from leakharness.fd_origins import FdInfo, FdKind
+    from leakharness.holders import Holder, HolderKind, Step
+    from leakharness.locate import Frame
+    from leakharness.thread_origins import ThreadInfo
+
+    started = (Frame(str(source), 3),)
+    diagnosis = Diagnosis(
+        holders=(
+            Holder((Step(HolderKind.MODULE, "module app"), Step(HolderKind.GLOBAL, "dict _cache")), "T"),
+        ),
+        threads=(Group(12, ThreadInfo("worker-1", 1, True, "app.Pool._work", started)),),
+        fds=(Group(3, FdInfo(7, FdKind.SOCKET, "AF_UNIX SOCK_STREAM (unnamed)", started)),),
+        children=(Group(2, ChildInfo(99, ChildStatus.ZOMBIE, ("sleep", "9"))),),
+    )
+    report = TestReport(TEST_ID, Verdict.LEAK, cycles=60, diagnosis=diagnosis)
+    text = render(report)
+    assert "kept alive by: module app → dict _cache" in text
+    assert "12" in row(text, "worker-1") and "app.Pool._work" in row(text, "worker-1")
+    assert "hoard = [bytes(100)]" in row(text, "worker-1")  # the start line's source
+    assert "AF_UNIX SOCK_STREAM (unnamed)" in row(text, "socket")
+    assert "sleep 9" in row(text, "zombie")
