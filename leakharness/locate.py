@@ -241,10 +241,10 @@ def _growing_types(
     ours = {id(before), id(old_ids)}
     now = [obj for obj in gc.get_objects() if id(obj) not in ours]
     after = objgraph.typestats(objects=now, shortnames=False)
-    grown = [
+    grown = [  # at least two more: a single new object is a one-off, not growth
         TypeGrowth(name, (count - before.get(name, 0)) / cycles)
         for name, count in after.items()
-        if count > before.get(name, 0)
+        if count >= before.get(name, 0) + 2
     ]
     samples: dict[str, list[object]] = {t.name: [] for t in grown}
     for obj in reversed(now):  # the youngest generation comes first
