@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import closing
+from dataclasses import dataclass, replace
 from time import perf_counter
 
 from leakharness.caches import CacheClearer
@@ -21,14 +22,64 @@ from leakharness.units import signed_amount, signed_size
 from leakharness.verdict import Judgement, Verdict, combine
 
 
+@dataclass(frozen=True)
+class _Run:
+    """What the measuring phases produced, before any judging for the report."""
+
+    detection: Detection
+    location: Location | None
+    watch: Watch | None
+    notes: tuple[str, ...]
+
+
 def examine(cycle: Cycle, settings: Settings | None = None, test_id: str = "") -> TestReport:
     """Repeat ``cycle`` and report what it leaks. Exceptions from the cycle
     propagate unchanged, after the process state has been restored."""
     if not callable(cycle):
         raise LeakHarnessError(f"cycle must be callable (got {cycle!r})")
     settings = settings or Settings()
-    test_id = test_id or getattr(cycle, "__qualname__", repr(cycle))
     started = perf_counter()
+    run = _measure(cycle, settings)
+    results = tuple(
+        sorted(
+            (_result(r, t, run.detection, run.location) for r, t in run.detection.judgements.items()),
+            key=lambda result: result.sort_key,
+        )
+    )
+    verdict = combine(r.verdict for r in results)
+    location = run.location
+    traced = location.size_per_cycle if location else 0.0
+    native = _native(results, traced)
+    diagnosis = Diagnosis()
+    if verdict is Verdict.LEAK:
+        diagnosis = diagnose(
+            run.watch,
+            location.types if location and _kept_objects(results) else (),
+            location.samples if location else {},
+            cycle if settings.memory_profile and native else None,
+        )
+    shown = verdict in (Verdict.LEAK, Verdict.INCONCLUSIVE) and location is not None
+    leaks = [r for r in results if r.verdict is Verdict.LEAK]
+    return TestReport(
+        id=test_id or getattr(cycle, "__qualname__", repr(cycle)),
+        verdict=verdict,
+        cycles=run.detection.cycles,
+        seconds=perf_counter() - started,
+        resources=results,
+        lines=_trim(location, settings) if shown else (),
+        types=location.types[: settings.top_lines] if shown and location else (),
+        located_cycles=location.cycles if location else 0,
+        reason=_summary(results) + (_native_note(native, traced) if native else ""),
+        notes=run.notes,
+        classification=classify(
+            leaks, native=native is not None, sockets=diagnosis.sockets, traced_bytes=traced
+        ),
+        diagnosis=diagnosis,
+    )
+
+
+def _measure(cycle: Cycle, settings: Settings) -> _Run:
+    """Detect with cheap probes; locate (and watch) only what grew."""
     location, watch = None, None
     probe_set = make_probes(settings.resources)
     with preserved_state() as state, closing(probe_set):
@@ -42,47 +93,11 @@ def examine(cycle: Cycle, settings: Settings | None = None, test_id: str = "") -
             location = locate(
                 cycle, settings.locate_cycles, settings.warmup, state, clear_caches, settings.ignore, watch
             )
-    results = tuple(
-        sorted(
-            (_result(r, t, detection, location) for r, t in detection.judgements.items()),
-            key=lambda result: result.sort_key,
-        )
-    )
-    verdict = combine(r.verdict for r in results)
     notes = list(probe_set.notes)
     if not froze:
         notes.append("gc.freeze() was already in use: collections cost more, gc objects count all")
     notes.append(f"detection stopped: {detection.stopped}")
-    show_lines = verdict in (Verdict.LEAK, Verdict.INCONCLUSIVE) and location is not None
-    leaks = [r for r in results if r.verdict is Verdict.LEAK]
-    traced = location.size_per_cycle if location else 0.0
-    grown = _native_growth(results)
-    # Process memory growing ten times faster than traced Python memory is native.
-    native = grown is not None and traced * 10 < grown.growth_per_cycle
-    diagnosis = (
-        diagnose(
-            watch,
-            location.types if location and _kept_objects(results) else (),
-            location.samples if location else {},
-            cycle if settings.memory_profile and native else None,
-        )
-        if verdict is Verdict.LEAK
-        else Diagnosis()
-    )
-    return TestReport(
-        id=test_id,
-        verdict=verdict,
-        cycles=detection.cycles,
-        seconds=perf_counter() - started,
-        resources=results,
-        lines=_trim(location, settings) if show_lines else (),
-        types=location.types[: settings.top_lines] if show_lines and location else (),
-        located_cycles=location.cycles if location else 0,
-        reason=_summary(results) + (_native_note(grown, traced) if grown and native else ""),
-        notes=tuple(notes),
-        classification=classify(leaks, native=native, sockets=diagnosis.sockets, traced_bytes=traced),
-        diagnosis=diagnosis,
-    )
+    return _Run(detection, location, watch, tuple(notes))
 
 
 def _kept_objects(results: tuple[ResourceResult, ...]) -> bool:
@@ -138,20 +153,20 @@ def _confirm(resource: Resource, judgement: Judgement, location: Location) -> tu
 def _trim(location: Location | None, settings: Settings) -> tuple[Line, ...]:
     if location is None:
         return ()
-    from dataclasses import replace
-
     return tuple(
         replace(line, traceback=line.traceback[: settings.traceback_depth])
         for line in location.lines[: settings.top_lines]
     )
 
 
-def _native_growth(results: tuple[ResourceResult, ...]) -> ResourceResult | None:
-    """The fastest-growing leaking process-memory resource (native heap or RSS)."""
+def _native(results: tuple[ResourceResult, ...], traced: float) -> ResourceResult | None:
+    """The fastest-growing leaking process memory (native heap or RSS), when it
+    grows more than ten times faster than traced Python memory: a native leak."""
     memory = [
         r for r in results if r.resource in (Resource.NATIVE_HEAP, Resource.RSS) and r.verdict is Verdict.LEAK
     ]
-    return max(memory, key=lambda r: r.growth_per_cycle, default=None)
+    grown = max(memory, key=lambda r: r.growth_per_cycle, default=None)
+    return grown if grown is not None and traced * 10 < grown.growth_per_cycle else None
 
 
 def _native_note(grown: ResourceResult, traced: float) -> str:
