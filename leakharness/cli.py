@@ -35,7 +35,8 @@ A test that fails on its own is reported as an error, never as a leak.
 
 EPILOG = """\
 resources: heap (Python allocated blocks, confirmed with tracemalloc), objects
-(gc-tracked), rss (process memory), fds, threads, native_threads, garbage.
+(gc-tracked), rss (process memory), native_heap (C allocator, glibc), fds,
+threads, native_threads, children (child processes, Linux), garbage.
 Defaults come from [tool.leakharness] in the nearest pyproject.toml.
 
 exit status: 0 nothing leaked, 1 a leak or an error, 2 usage error.
@@ -86,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="RES=N",
-        help="warn about accepted growth above this level (same forms); repeatable",
+        help="warn about growth a --tolerance accepts but that is above this level; repeatable",
     )
     run.add_argument("--run-budget", type=float, metavar="S", help="seconds for the whole run (default none)")
     run.add_argument(

@@ -68,6 +68,12 @@ class Settings:
         object.__setattr__(self, "tolerances", _tolerances(self.tolerances))
         object.__setattr__(self, "warn_tolerances", _tolerances(self.warn_tolerances, "warn_tolerances"))
         object.__setattr__(self, "ignore", _patterns(self.ignore))
+        for resource in self.warn_tolerances:
+            if resource not in self.tolerances:
+                raise LeakHarnessError(
+                    f"a warning level for {resource.value} needs a tolerance for it too: "
+                    "it marks growth the tolerance accepts"
+                )
         if not isinstance(self.memory_profile, bool):
             raise LeakHarnessError(f"memory_profile must be true or false (got {self.memory_profile!r})")
 

@@ -71,7 +71,8 @@ def line_memory_profile(func: Callable[..., object], *args: object, **kwargs: ob
     except OSError as err:
         return Findings(notes=(f"no source for {code.co_name}: {err}",))
     _run_traced(profiler, func, args, kwargs)
-    return Findings(tuple(_usages(profiler)))
+    # The ``def`` line carries the whole process's memory, not an increment.
+    return Findings(tuple(u for u in _usages(profiler) if u.line != code.co_firstlineno))
 
 
 def code_of(func: object, limit: int = 16) -> CodeType | None:

@@ -113,12 +113,20 @@ def leaked_threads(before: set[int], origins: ThreadOrigins | None = None) -> Fi
 
 
 def _caller_stack(frame: FrameType | None, depth: int) -> tuple[Frame, ...]:
+    """The caller's frames, innermost first, from the first outside the harness
+    and ``threading`` up to the harness frame that ran the cycle, without the
+    standard-library frames (unittest's) just below it."""
     frames: list[Frame] = []
     while frame is not None and len(frames) < depth:
         file = frame.f_code.co_filename
-        if file != threading.__file__ and origin(file) is not Origin.HARNESS:
+        if file == threading.__file__ or origin(file) is Origin.HARNESS:
+            if frames:
+                break
+        else:
             frames.append(Frame(file, frame.f_lineno))
         frame = frame.f_back
+    while len(frames) > 1 and origin(frames[-1].file) is Origin.STDLIB:
+        frames.pop()
     return tuple(frames)
 
 

@@ -86,8 +86,7 @@ def tolerate(
     """Apply a failure and a warning tolerance to a judged series."""
     if judgement.verdict not in (Verdict.LEAK, Verdict.INCONCLUSIVE) or judgement.total_growth <= 0:
         return Tolerated(judgement)
-    cycles = max(1, len(series) - 1)
-    rate = judgement.total_growth / cycles
+    rate = judgement.growth_per_cycle  # the rate the report shows, so the two agree
     baseline = float(series[0]) if series else 0.0
     growth = f"{signed_amount(rate, unit)}/cycle, {_percent(judgement.total_growth, baseline)}"
     if fail is None or not fail.allows(rate, judgement.total_growth, baseline):

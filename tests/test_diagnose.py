@@ -77,6 +77,7 @@ def test_a_leaked_thread_is_named_with_its_start_line() -> None:
     assert threads.count >= 20
     assert threads.example.target == "threading.Event.wait"
     assert threads.example.start_stack[0].line == marked("THREAD START")
+    assert all(frame.file == __file__ for frame in threads.example.start_stack)  # stops at the harness
 
 
 def test_a_leaked_file_is_described_with_its_opening_line() -> None:
@@ -127,6 +128,7 @@ def test_a_native_leak_can_be_profiled_line_by_line() -> None:
     assert "native allocation, not visible to tracemalloc" in test.reason
     touched = [usage for usage in test.diagnosis.memory_lines if usage.line == marked("TOUCHED")]
     assert touched and touched[0].increment_mib > 1
+    assert all(not usage.source.startswith("def ") for usage in test.diagnosis.memory_lines)
 
 
 def test_clean_cycles_get_no_diagnosis() -> None:

@@ -95,3 +95,11 @@ def test_clean_series_are_untouched() -> None:
         tolerate(judged, flat, "", fail=Tolerance(per_cycle=0), warn=Tolerance(per_cycle=0)).judgement
         is judged
     )
+
+
+def test_a_warning_level_needs_a_tolerance() -> None:
+    from leakharness import Settings
+
+    with pytest.raises(LeakHarnessError, match="a warning level for rss needs a tolerance for it too"):
+        Settings(warn_tolerances={"rss": 1024})
+    assert Settings(tolerances={"rss": 4096}, warn_tolerances={"rss": 1024}).warn_tolerances

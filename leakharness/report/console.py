@@ -236,7 +236,7 @@ def render_test(
     for part in diagnosis_parts(test.diagnosis):
         yield Padding(part, (0, 0, 0, 2))
     if detail is Detail.VERBOSE:
-        for note in test.notes:
+        for note in (*test.notes, *test.diagnosis.notes):
             yield Padding(Text(f"note: {note}", style="dim"), (0, 0, 0, 2))
 
 
