@@ -77,13 +77,18 @@ def _is_bounded_lru(value: object) -> bool:
     return isinstance(value, _LRU_TYPE) and value.cache_parameters()["maxsize"] is not None
 
 
-def _bounded_lru_sizes() -> dict[int, tuple[Any, int]]:
-    """Bounded lru caches reachable from loaded modules, with their sizes.
+_ALL_WRAPPERS: list[tuple[int, list[Any]]] = []  # (len(sys.modules), wrappers) of the last scan
 
-    Scanning module namespaces (rescanned only when one changes size) costs a
-    fraction of a millisecond; a scan of every gc object cost 12 ms with 65k
-    objects and grows with the heap."""
-    sizes: dict[int, tuple[Any, int]] = {}
+
+def _module_lru_wrappers() -> list[Any]:
+    """Bounded lru caches reachable from loaded modules' namespaces.
+
+    Rescanned when a module is imported, and then only the namespaces that
+    changed size: a scan of every gc object cost 12 ms with 65k objects and
+    grows with the heap; walking a thousand module namespaces costs 0.7 ms."""
+    if _ALL_WRAPPERS and _ALL_WRAPPERS[0][0] == len(sys.modules):
+        return _ALL_WRAPPERS[0][1]
+    wrappers: list[Any] = []
     for module in list(sys.modules.values()):
         namespace = getattr(module, "__dict__", None)
         if not isinstance(namespace, dict):
@@ -92,10 +97,14 @@ def _bounded_lru_sizes() -> dict[int, tuple[Any, int]]:
         if known is None or known[0] != len(namespace):
             known = (len(namespace), _lru_wrappers_in(namespace))
             _MODULE_CACHES[id(module)] = known
-        for wrapper in known[1]:
-            wrapper = getattr(wrapper, "__func__", wrapper)
-            sizes[id(wrapper)] = (wrapper, wrapper.cache_info().currsize)
-    return sizes
+        wrappers += [getattr(wrapper, "__func__", wrapper) for wrapper in known[1]]
+    _ALL_WRAPPERS[:] = [(len(sys.modules), wrappers)]
+    return wrappers
+
+
+def _bounded_lru_sizes() -> dict[int, tuple[Any, int]]:
+    """The bounded lru caches of loaded modules, with their current sizes."""
+    return {id(wrapper): (wrapper, wrapper.cache_info().currsize) for wrapper in _module_lru_wrappers()}
 
 
 class CacheClearer:

@@ -22,9 +22,21 @@ from collections.abc import Callable
 import leakharness
 
 
+TARGET_SECONDS = 200e-6
+WORK = [800]  # list items per cycle, calibrated to TARGET_SECONDS by calibrate()
+
+
 def clean_cycle() -> int:
-    """About 200 µs of allocation-heavy work that keeps nothing."""
-    return sum(len(str(i)) for i in [j * j for j in range(800)])
+    """Allocation-heavy work that keeps nothing."""
+    return sum(len(str(i)) for i in [j * j for j in range(WORK[0])])
+
+
+def calibrate() -> float:
+    """Size the clean cycle to about 200 µs on this machine; return its time."""
+    for _ in range(3):
+        per_cycle = bare(clean_cycle, 300) / 300
+        WORK[0] = max(1, round(WORK[0] * TARGET_SECONDS / per_cycle))
+    return bare(clean_cycle, 500) / 500
 
 
 def bare(cycle: Callable[[], object], cycles: int) -> float:
@@ -66,8 +78,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
     print(f"python {platform.python_version()} on {platform.machine()}, {platform.system()}")
-    per_cycle = bare(clean_cycle, 500) / 500
-    print(f"clean cycle: {per_cycle * 1e6:.0f} µs bare")
+    per_cycle = calibrate()
+    print(f"clean cycle: {per_cycle * 1e6:.0f} µs bare ({WORK[0]} items)")
     one_verdict(clean_cycle)  # warm the harness: a suite runs it many times
     overheads = {}
     for live in (10_000, 1_000_000):
