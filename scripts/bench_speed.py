@@ -21,7 +21,6 @@ from collections.abc import Callable
 
 import leakharness
 
-
 TARGET_SECONDS = 200e-6
 WORK = [800]  # list items per cycle, calibrated to TARGET_SECONDS by calibrate()
 
