@@ -11,7 +11,7 @@ from leakharness.classify import classify
 from leakharness.config import Settings
 from leakharness.diagnose import Diagnosis, Watch, diagnose
 from leakharness.errors import LeakHarnessError
-from leakharness.locate import Line, Location, locate
+from leakharness.locate import Line, Location, locate, plan
 from leakharness.probes import make_probes
 from leakharness.report.model import ResourceResult, TestReport
 from leakharness.resources import Resource
@@ -87,13 +87,23 @@ def _measure(cycle: Cycle, settings: Settings) -> _Run:
         clear_caches = CacheClearer()
         detection = detect(cycle, probe_set.probes, settings, state, clear_caches)
         froze = state.froze
-        suspicious = [r for r, t in detection.judgements.items() if _suspicious(t.judgement)]
-        if suspicious:
+        suspicious = [
+            r
+            for r, t in detection.judgements.items()
+            if _suspicious(t.judgement)
+            and (t.judgement.verdict is Verdict.LEAK or detection.cycles >= settings.min_cycles)
+        ]
+        per_cycle = detection.seconds / max(1, detection.cycles)
+        budgeted = plan(settings.locate_cycles, settings.warmup, per_cycle, settings.time_budget)
+        if suspicious and budgeted:
             watch = Watch(suspicious)
-            location = locate(
-                cycle, settings.locate_cycles, settings.warmup, state, clear_caches, settings.ignore, watch
-            )
+            cycles, warmup = budgeted
+            location = locate(cycle, cycles, warmup, state, clear_caches, settings.ignore, watch)
     notes = list(probe_set.notes)
+    if suspicious and not budgeted:
+        notes.append(
+            f"not located: at {per_cycle:.2g} s a cycle, traced cycles would outlast the time budget"
+        )
     if not froze:
         notes.append("gc.freeze() was already in use: collections cost more, gc objects count all")
     notes.append(f"detection stopped: {detection.stopped}")

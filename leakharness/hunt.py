@@ -8,6 +8,8 @@ report. Class and module fixtures run once around the tests they serve.
 
 from __future__ import annotations
 
+import copy
+import inspect
 import sys
 import unittest
 from collections.abc import Callable
@@ -103,7 +105,11 @@ def _outcome(test: unittest.TestCase, result: unittest.TestResult) -> TestReport
 
 
 def _fresh(test: unittest.TestCase) -> unittest.TestCase:
-    return type(test)(test._testMethodName)
+    """A new instance of ``test``'s case, or a copy where the class is not made
+    from a method name (doctest and function test cases)."""
+    if "methodName" in inspect.signature(type(test).__init__).parameters:
+        return type(test)(test._testMethodName)
+    return copy.copy(test)
 
 
 def _run_once(test: unittest.TestCase) -> TestReport | None:

@@ -27,6 +27,10 @@ from leakharness.state import ProcessState
 
 TRACE_FRAMES = 32
 SAMPLES = 3  # leaked instances kept per growing type, for the holder search
+# Tracing slows allocation-heavy code 13 to 35 times (1 to 5+ frames); the
+# locate phase is planned with the upper figure so it keeps to the time budget.
+TRACE_SLOWDOWN = 35
+MIN_LOCATE_CYCLES = 4
 Site = tuple[str, int]
 
 
@@ -125,6 +129,16 @@ class _Tally:
     user: bool = True
     biggest: int = -1
     traceback: tuple[Frame, ...] = ()
+
+
+def plan(cycles: int, warmup: int, seconds_per_cycle: float, budget: float) -> tuple[int, int] | None:
+    """Locate cycles and traced warm-up cycles that fit in ``budget`` seconds
+    (halved until they do), or None when even the fewest would not."""
+    while seconds_per_cycle * (cycles + (cycles + warmup) * TRACE_SLOWDOWN) > budget:
+        if cycles <= MIN_LOCATE_CYCLES and warmup <= 1:
+            return None
+        cycles, warmup = max(MIN_LOCATE_CYCLES, cycles // 2), max(1, warmup // 2)
+    return cycles, warmup
 
 
 def locate(

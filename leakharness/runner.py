@@ -23,6 +23,7 @@ from leakharness.tolerance import Tolerated, tolerate
 from leakharness.verdict import Verdict, judge
 
 CHECK_EVERY = 10
+WARMUP_SHARE = 0.25  # at most this share of the time budget goes to warm-up (past two cycles)
 # When the time budget stops a slow cycle early, judge what ran if it is at least this much.
 MIN_CYCLES_WHEN_OUT_OF_TIME = 10
 
@@ -59,8 +60,11 @@ def detect(
 ) -> Detection:
     """Warm up, then sample ``probes`` (the dear ones every few cycles) until
     every resource is settled, ``max_cycles``, or the time budget."""
-    for _ in range(settings.warmup):
+    warming = perf_counter()
+    for done in range(settings.warmup):
         run_cycle(cycle, clear_caches)
+        if perf_counter() - warming > settings.time_budget * WARMUP_SHARE and done >= 1:
+            break  # a slow cycle: keep most of the budget for measuring
     clear_caches.adopt_filling_caches()
     state.freeze()  # what warm-up left behind, too
     samples = Samples(probes, settings.max_cycles + 1)

@@ -229,3 +229,11 @@ def test_ignored_files_are_not_shown(tmp_path: Path) -> None:
     target = "tests.cases.cases_kinds.Kinds.test_leak_heap"
     run = run_cli(target, "--ignore", "*cases_kinds.py", json_path=tmp_path / "r.json")
     assert all(not line["file"].endswith("cases_kinds.py") for line in run.test("test_leak_heap")["lines"])
+
+
+def test_doctests_and_function_test_cases_are_hunted(tmp_path: Path) -> None:
+    run = run_cli(str(CASES / "cases_doctest.py"), json_path=tmp_path / "r.json")
+    assert run.code == 0, run.stdout + run.stderr
+    verdicts = {t["id"].rsplit(".", 1)[-1]: t["verdict"] for t in run.report["tests"]}
+    assert set(verdicts.values()) == {"clean"}, verdicts
+    assert "double" in verdicts and len(verdicts) == 3

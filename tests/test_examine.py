@@ -163,3 +163,19 @@ def test_the_time_budget_bounds_a_slow_cycle() -> None:
     test = leakharness.check(lambda: time.sleep(0.01), time_budget=0.3).tests[0]
     assert test.cycles < 60
     assert any("time budget" in note for note in test.notes)
+
+
+def test_a_slow_leaking_cycle_keeps_to_its_time_budget() -> None:
+    import time
+
+    calls = [0]
+
+    def cycle() -> None:
+        calls[0] += 1
+        _KEPT.append(bytearray(100))
+        time.sleep(0.01)
+
+    test = leakharness.check(cycle, warmup=10, time_budget=0.3).tests[0]
+    assert any("not located" in note for note in test.notes), test.notes
+    assert test.lines == ()
+    assert calls[0] < 60  # warm-up, detection and nothing traced, all within about 0.3 s of cycles

@@ -93,3 +93,18 @@ def test_locate_finds_nothing_in_a_clean_cycle() -> None:
         location = locate(lambda: [Session(1) for _ in range(5)], 20, 3, state, CacheClearer())
     assert location.lines == ()
     assert location.size_per_cycle == 0
+
+
+@pytest.mark.parametrize(
+    ("seconds_per_cycle", "budget", "expected"),
+    [
+        (200e-6, 20.0, (20, 5)),  # a fast cycle: the full plan
+        (0.01, 2.0, (4, 1)),  # halved until it fits
+        (0.01, 5.0, (10, 2)),
+        (2.5, 20.0, None),  # nothing fits: not located
+    ],
+)
+def test_locate_plans_fit_the_time_budget(
+    seconds_per_cycle: float, budget: float, expected: tuple[int, int] | None
+) -> None:
+    assert locate_module.plan(20, 5, seconds_per_cycle, budget) == expected
