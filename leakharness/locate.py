@@ -25,7 +25,7 @@ from leakharness.frames import Origin, origin
 from leakharness.runner import Cycle, run_cycle
 from leakharness.state import ProcessState
 
-TRACE_FRAMES = 32
+TRACE_FRAMES = 16  # the charged frame is the innermost in user code: rarely deeper
 SAMPLES = 3  # leaked instances kept per growing type, for the holder search
 # Tracing slows allocation-heavy code 13 to 35 times (1 to 5+ frames); the
 # locate phase is planned with the upper figure so it keeps to the time budget.
