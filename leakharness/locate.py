@@ -128,7 +128,7 @@ class _Tally:
     count: int = 0
     user: bool = True
     biggest: int = -1
-    traceback: tuple[Frame, ...] = ()
+    frames: list[tuple[str, int]] = field(default_factory=list)
 
 
 def plan(cycles: int, warmup: int, seconds_per_cycle: float, budget: float) -> tuple[int, int] | None:
@@ -176,31 +176,33 @@ def _ignored(file: str, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatch(file, pattern) for pattern in patterns)
 
 
-def _site(frames: Iterable[tracemalloc.Frame]) -> tuple[Site, bool, tuple[Frame, ...]] | None:
+def _site(traceback: tracemalloc.Traceback) -> tuple[Site, bool, list[tuple[str, int]]] | None:
     """The frame to charge: innermost in user code (None for the harness's own),
-    whether it is user code, and the traceback from it out to the harness."""
-    innermost_first = [Frame(f.filename, f.lineno) for f in frames]
-    kinds = [origin(frame.file) for frame in innermost_first]
-    if Origin.HARNESS in kinds:
-        end = kinds.index(Origin.HARNESS)
-        while end > 0 and kinds[end - 1] is Origin.STDLIB:  # unittest's own frames
-            end -= 1
-        innermost_first, kinds = innermost_first[:end], kinds[:end]
-    if not innermost_first:
+    whether it is user code, and the frames from it out to the harness.
+
+    Walks inwards-out and stops at the harness, so a trace costs a few
+    frames, not the whole traceback (half the locate phase's time before)."""
+    frames: list[tuple[str, int]] = []
+    kinds: list[Origin] = []
+    for frame in reversed(traceback):
+        kind = origin(frame.filename)
+        if kind is Origin.HARNESS:
+            while kinds and kinds[-1] is Origin.STDLIB:  # unittest's own frames
+                kinds.pop()
+                frames.pop()
+            break
+        frames.append((frame.filename, frame.lineno))
+        kinds.append(kind)
+    if not frames:
         return None
     start = kinds.index(Origin.USER) if Origin.USER in kinds else 0
-    first = innermost_first[start]
-    return (
-        (first.file, first.line),
-        start < len(kinds) and kinds[start] is Origin.USER,
-        tuple(innermost_first[start:]),
-    )
+    return frames[start], kinds[start] is Origin.USER, frames[start:]
 
 
 def _tallies(snapshot: tracemalloc.Snapshot) -> dict[Site, _Tally]:
     tallies: dict[Site, _Tally] = {}
     for stat in snapshot.statistics("traceback"):
-        found = _site(reversed(stat.traceback))
+        found = _site(stat.traceback)
         if found is None:
             continue
         site, user, frames = found
@@ -208,7 +210,7 @@ def _tallies(snapshot: tracemalloc.Snapshot) -> dict[Site, _Tally]:
         tally.size += stat.size
         tally.count += stat.count
         if stat.size > tally.biggest:
-            tally.biggest, tally.traceback = stat.size, frames
+            tally.biggest, tally.frames = stat.size, frames
     return tallies
 
 
@@ -228,7 +230,7 @@ def _growing_lines(
                     line=site[1],
                     size_per_cycle=(end.size - start.size) / cycles,
                     count_per_cycle=(end.count - start.count) / cycles,
-                    traceback=end.traceback,
+                    traceback=tuple(Frame(file, line) for file, line in end.frames),
                     in_user_code=end.user,
                 )
             )

@@ -20,9 +20,9 @@ STDLIB = os.__file__
 USER = __file__
 
 
-def frames(*places: tuple[str, int]) -> list[tracemalloc.Frame]:
-    """tracemalloc frames, innermost first."""
-    return [tracemalloc.Frame((file, line)) for file, line in places]
+def frames(*places: tuple[str, int]) -> tracemalloc.Traceback:
+    """A tracemalloc traceback of ``places``, given innermost first."""
+    return tracemalloc.Traceback(tuple(places))
 
 
 def test_origin_of_files() -> None:
@@ -36,12 +36,12 @@ def test_origin_of_files() -> None:
 def test_the_innermost_user_frame_is_charged() -> None:
     site, user, traceback = locate_module._site(frames((STDLIB, 10), (USER, 20), (USER, 30), (HARNESS, 40)))
     assert site == (USER, 20) and user
-    assert [f.line for f in traceback] == [20, 30]
+    assert [line for _, line in traceback] == [20, 30]
 
 
 def test_unittest_frames_next_to_the_harness_are_trimmed() -> None:
     _, _, traceback = locate_module._site(frames((USER, 20), (STDLIB, 99), (HARNESS, 40)))
-    assert [f.line for f in traceback] == [20]
+    assert [line for _, line in traceback] == [20]
 
 
 def test_the_harness_own_allocations_are_dropped() -> None:
