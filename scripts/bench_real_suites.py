@@ -1,0 +1,477 @@
+#!/usr/bin/env python3
+"""Hunt leaks in the unittest suites of published pure-Python libraries.
+
+For each library the pinned sdist is downloaded from PyPI
+(``pip download --no-deps --no-binary :all:``), unpacked, put on
+``PYTHONPATH`` from its source (nothing is built, so C speedups stay off),
+and its tests are run by ``python -m leakharness TARGETS --json OUT -q`` from
+the unpacked folder. The report gives, per library: tests, verdict counts,
+wall time, time per test, the plain ``python -m unittest`` time of the same
+tests, and every test flagged leak, inconclusive or error with its reason,
+its growing resources and its top line.
+
+Usage: python scripts/bench_real_suites.py [--markdown OUT] [--libraries a,b]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import itertools
+import json
+import os
+import platform
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+Result = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Library:
+    name: str
+    version: str
+    targets: tuple[str, ...] = ()
+    tests_folder: str = ""
+    exclude: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+    probe: str = ""
+    note: str = ""
+    by_class: bool = False
+
+
+LIBRARIES = {
+    lib.name: lib
+    for lib in (
+        Library(
+            "simplejson",
+            "4.3.0",
+            targets=("simplejson/tests",),
+            env={"DISABLE_SPEEDUPS": "1"},
+            probe="import simplejson; assert simplejson._import_c_make_encoder() is None, 'speedups on'",
+            note="run from source, no extension built: pure-Python mode (checked: "
+            "`simplejson._import_c_make_encoder()` is None)",
+        ),
+        Library(
+            "idna",
+            "3.20",
+            tests_folder="tests",
+            exclude={
+                "test_idna_uts46": "6,329 generated UTS #46 conformance tests",
+                "test_idna_properties": "needs hypothesis",
+            },
+        ),
+        Library(
+            "more-itertools",
+            "11.2.1",
+            tests_folder="tests",
+            note="its `load_tests` adds the doctests of the package, hunted as tests too",
+        ),
+    )
+}
+
+
+# ---------------------------------------------------------------- preparing a library
+
+
+def run(cmd: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, capture_output=True, text=True, **kwargs)
+
+
+def download(lib: Library, folder: Path) -> Path:
+    spec = f"{lib.name}=={lib.version}"
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--no-deps",
+        "--no-binary",
+        ":all:",
+        "--dest",
+        str(folder),
+        spec,
+    ]
+    done = run(cmd)
+    archives = sorted(folder.glob("*.tar.gz"))
+    if done.returncode != 0 or not archives:
+        tail = [line for line in done.stderr.splitlines() if "WARNING: Location" not in line][-3:]
+        raise RuntimeError(f"cannot download the sdist of {spec}: {' '.join(tail)}")
+    return archives[0]
+
+
+def unpack(archive: Path, folder: Path) -> Path:
+    with tarfile.open(archive) as tar:
+        if hasattr(tarfile, "data_filter"):
+            tar.extractall(folder, filter="data")
+        else:
+            tar.extractall(folder)
+    roots = [p for p in folder.iterdir() if p.is_dir()]
+    if len(roots) != 1:
+        raise RuntimeError(f"unexpected layout in {archive.name}: {[p.name for p in roots]}")
+    return roots[0]
+
+
+def source_path(root: Path) -> str:
+    """The folder holding the importable package: ``src`` when there is one."""
+    return str(root / "src") if (root / "src").is_dir() else str(root)
+
+
+LIST_CLASSES = """
+import importlib, inspect, sys, unittest
+for name in sys.argv[1:]:
+    module = importlib.import_module(name)
+    for attr, obj in vars(module).items():
+        if inspect.isclass(obj) and issubclass(obj, unittest.TestCase) and obj.__module__ == name:
+            print(f"{name}.{attr}")
+"""
+
+
+def test_classes(modules: list[str], root: Path, env: dict[str, str]) -> list[str]:
+    done = run([sys.executable, "-c", LIST_CLASSES, *modules], cwd=str(root), env=env)
+    if done.returncode != 0:
+        raise RuntimeError(f"cannot list test classes: {done.stderr.strip().splitlines()[-1:]}")
+    return done.stdout.split()
+
+
+def targets_of(lib: Library, root: Path, env: dict[str, str]) -> list[str]:
+    if lib.targets:
+        return list(lib.targets)
+    files = sorted((root / lib.tests_folder).glob("test*.py"))
+    modules = [f"{lib.tests_folder}.{f.stem}" for f in files if f.stem not in lib.exclude]
+    return test_classes(modules, root, env) if lib.by_class else modules
+
+
+def environment(lib: Library, root: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(lib.env)
+    env.update(PYTHONPATH=source_path(root), COLUMNS="200", NO_COLOR="1")
+    env.pop("PYTHONMALLOC", None)
+    return env
+
+
+# ---------------------------------------------------------------- running
+
+
+def plain_unittest(targets: list[str], root: Path, env: dict[str, str]) -> tuple[float, str]:
+    """Wall time of a plain ``python -m unittest`` over the same tests, and its last line."""
+    cmds = []
+    for target in targets:
+        if "/" in target:
+            cmds.append([sys.executable, "-m", "unittest", "discover", "-s", target, "-t", "."])
+    names = [t for t in targets if "/" not in t]
+    if names:
+        cmds.append([sys.executable, "-m", "unittest", *names])
+    started = time.perf_counter()
+    last = ""
+    for cmd in cmds:
+        done = run(cmd, cwd=str(root), env=env)
+        lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
+        last = lines[-1] if lines else f"exit {done.returncode}"
+    return time.perf_counter() - started, last
+
+
+def hunt(targets: list[str], root: Path, env: dict[str, str], out: Path) -> tuple[float, int, list[str]]:
+    cmd = [sys.executable, "-m", "leakharness", *targets, "--json", str(out), "-q"]
+    started = time.perf_counter()
+    done = run(cmd, cwd=str(root), env=env)
+    wall = time.perf_counter() - started
+    (out.parent / f"{out.stem}.log").write_text(done.stdout + done.stderr)
+    return wall, done.returncode, cmd
+
+
+def probe(lib: Library, root: Path, env: dict[str, str]) -> None:
+    if lib.probe:
+        done = run([sys.executable, "-c", lib.probe], cwd=str(root), env=env)
+        if done.returncode != 0:
+            raise RuntimeError(f"{lib.name}: check failed: {done.stderr.strip().splitlines()[-1:]}")
+
+
+def display_command(cmd: list[str], targets: list[str], root: Path, lib: Library) -> str:
+    """The hunt command, with a long list of targets shortened."""
+    shown = cmd
+    if len(targets) > 6:
+        at = cmd.index(targets[0])
+        shown = [*cmd[:at], *targets[:3], f"...({len(targets)} targets)...", *cmd[at + len(targets) :]]
+    variables = {"PYTHONPATH": source_path(root), **lib.env}
+    extra = " ".join(f"{k}={v}" for k, v in variables.items())
+    return f"cd {root} && {extra} {shlex.join(shown)}"
+
+
+def examine_library(lib: Library, work: Path) -> Result:
+    folder = work / lib.name
+    folder.mkdir()
+    root = unpack(download(lib, folder), folder / "src")
+    env = environment(lib, root)
+    probe(lib, root, env)
+    targets = targets_of(lib, root, env)
+    plain_seconds, plain_last = plain_unittest(targets, root, env)
+    out = work / f"{lib.name}.json"
+    wall, status, cmd = hunt(targets, root, env, out)
+    report = json.loads(out.read_text()) if out.exists() else None
+    log = [line for line in (work / f"{lib.name}.log").read_text().splitlines() if line.strip()]
+    return {
+        "library": lib,
+        "root": root,
+        "targets": targets,
+        "command": display_command(cmd, targets, root, lib),
+        "wall": wall,
+        "status": status,
+        "plain_seconds": plain_seconds,
+        "plain_last": plain_last,
+        "report": report,
+        "log_tail": log[-1] if log else "",
+    }
+
+
+# ---------------------------------------------------------------- figures
+
+
+FLAGGED = ("leak", "inconclusive", "error")
+
+
+def summary_row(result: Result) -> list[str]:
+    lib: Library = result["library"]
+    report = result["report"]
+    head = [lib.name, lib.version]
+    tail = [f"{result['plain_seconds']:.1f}", str(result["status"])]
+    if report is None:
+        return [*head, *["-"] * 6, f"{result['wall']:.1f}", "-", "-", "-", *tail]
+    counts = report["summary"]
+    tests = len(report["tests"])
+    examined = [t["seconds"] for t in report["tests"] if t["verdict"] != "skipped"]
+    per_test = result["wall"] / len(examined) if examined else 0.0
+    return [
+        *head,
+        str(tests),
+        *(str(counts[k]) for k in ("clean", "leak", "inconclusive", "error", "skipped")),
+        f"{result['wall']:.1f}",
+        f"{per_test:.3f}",
+        f"{statistics.median(examined):.3f}" if examined else "-",
+        slowest(report),
+        *tail,
+    ]
+
+
+SUMMARY_HEADER = [
+    "library",
+    "version",
+    "tests",
+    "clean",
+    "leak",
+    "inconclusive",
+    "error",
+    "skipped",
+    "wall s",
+    "wall s/test (non-skipped)",
+    "median s/test",
+    "slowest test, s",
+    "plain unittest s",
+    "exit",
+]
+
+
+def top_line(test: Result) -> str:
+    lines = test["lines"]
+    if lines:
+        first = lines[0]
+        return f"{Path(first['file']).name}:{first['line']} `{first['source']}`"
+    if test["error"]:
+        tail = [x for x in str(test["error"]).strip().splitlines() if x.strip()]
+        return f"`{tail[-1].strip()}`" if tail else "-"
+    return "-"
+
+
+def series_shape(series: list[int]) -> str:
+    """First and last reading, and how many cycles rose or fell."""
+    if len(series) < 2:
+        return "-"
+    deltas = [b - a for a, b in itertools.pairwise(series)]
+    rose = sum(d > 0 for d in deltas)
+    fell = sum(d < 0 for d in deltas)
+    return f"{series[0]}→{series[-1]}, {rose} up/{fell} down in {len(deltas)} cycles"
+
+
+def resource_notes(test: Result) -> str:
+    """Resources not clean: those whose series moved in full, the flat ones counted."""
+    moved, flat = [], []
+    for res in test["resources"]:
+        if res["verdict"] == "clean":
+            continue
+        if len(set(res["series"])) > 1 or res["verdict"] == "leak":
+            moved.append(f"{res['resource']} {res['verdict']} ({series_shape(res['series'])})")
+        else:
+            flat.append(res["resource"])
+    if flat:
+        moved.append(f"{len(flat)} more {test['verdict']} with a flat series ({', '.join(flat)})")
+    return "; ".join(moved) or "-"
+
+
+def short(text: str, limit: int = 160) -> str:
+    text = text.replace("|", "/").replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def flagged_rows(results: list[Result]) -> list[list[str]]:
+    rows = []
+    for result in results:
+        report = result["report"]
+        if not report:
+            continue
+        for test in report["tests"]:
+            if test["verdict"] in FLAGGED:
+                rows.append(
+                    [
+                        result["library"].name,
+                        test["id"],
+                        test["verdict"],
+                        f"{test['cycles']} (+{test['located_cycles']} located)",
+                        f"{test['seconds']:.1f}",
+                        short(test["reason"]),
+                        resource_notes(test).replace("|", "/"),
+                        top_line(test),
+                    ]
+                )
+    return rows
+
+
+FLAGGED_HEADER = [
+    "library",
+    "test",
+    "verdict",
+    "cycles",
+    "s",
+    "reason",
+    "resources not clean (series)",
+    "top line",
+]
+
+
+def slowest(report: Result) -> str:
+    tests = report["tests"]
+    if not tests:
+        return "-"
+    test = max(tests, key=lambda t: t["seconds"])
+    return f"{test['id'].rsplit('.', 2)[-2]}.{test['id'].rsplit('.', 1)[-1]} {test['seconds']:.1f}"
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+
+
+def text_table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) for r in [header, *rows])
+
+
+def nproc() -> int:
+    """Cores this process may use, as ``nproc`` prints them."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def machine_line(command: str) -> str:
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        f"command: `{command}`  \nmachine: {nproc()} cores (nproc), Python "
+        f"{platform.python_version()}, {platform.platform()}  \ndate: {now}"
+    )
+
+
+def library_notes(results: list[Result]) -> list[str]:
+    notes = []
+    for result in results:
+        lib: Library = result["library"]
+        excluded = "; ".join(f"{k} excluded ({v})" for k, v in lib.exclude.items())
+        extra = "; ".join(x for x in (lib.note, excluded) if x)
+        if result["report"] is None:
+            extra += f"; leakharness wrote no report (exit {result['status']}): `{result['log_tail']}`"
+        notes.append(
+            f"- {lib.name} {lib.version}: `{result['command']}`"
+            f"{'; ' + extra if extra else ''}; plain unittest: {result['plain_last']}"
+        )
+    return notes
+
+
+def render(results: list[Result], command: str) -> tuple[str, str]:
+    summary = [summary_row(r) for r in results]
+    flagged = flagged_rows(results)
+    flagged_text = text_table(FLAGGED_HEADER, flagged) if flagged else "no test flagged"
+    text = "\n\n".join(
+        [machine_line(command).replace("  \n", "\n"), text_table(SUMMARY_HEADER, summary), flagged_text]
+    )
+    md = "\n\n".join(
+        [
+            "# leakharness hunt mode on published unittest suites",
+            machine_line(command),
+            "\n".join(library_notes(results)),
+            markdown_table(SUMMARY_HEADER, summary),
+            "Tests flagged leak, inconclusive or error:",
+            markdown_table(FLAGGED_HEADER, flagged) if flagged else "none",
+        ]
+    )
+    return text, md + "\n"
+
+
+# ---------------------------------------------------------------- main
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--markdown", metavar="OUT", help="write the tables as Markdown to OUT")
+    parser.add_argument(
+        "--libraries",
+        metavar="LIST",
+        default=",".join(LIBRARIES),
+        help=f"comma-separated libraries (default: {','.join(LIBRARIES)})",
+    )
+    parser.add_argument("--keep", metavar="DIR", help="keep sdists, sources, JSON reports and logs in DIR")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    names = [n.strip() for n in args.libraries.split(",") if n.strip()]
+    unknown = [n for n in names if n not in LIBRARIES]
+    if unknown:
+        print(f"error: unknown libraries {unknown}; known: {list(LIBRARIES)}", file=sys.stderr)
+        return 2
+    command = shlex.join([sys.executable, *sys.argv])
+    work = Path(tempfile.mkdtemp(prefix="bench-suites-"))
+    results = []
+    try:
+        for name in names:
+            print(f"{name}: downloading, unpacking, hunting ...", flush=True)
+            result = examine_library(LIBRARIES[name], work)
+            print(
+                f"  {len(result['report']['tests']) if result['report'] else '?'} tests in "
+                f"{result['wall']:.1f} s, exit {result['status']}",
+                flush=True,
+            )
+            results.append(result)
+    finally:
+        if args.keep:
+            shutil.copytree(work, args.keep, dirs_exist_ok=True)
+            print(f"kept in {args.keep}")
+        shutil.rmtree(work, ignore_errors=True)
+    text, md = render(results, command)
+    print("\n" + text)
+    if args.markdown:
+        Path(args.markdown).write_text(md)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
