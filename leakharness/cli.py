@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--time-budget", type=float, metavar="S", help="seconds of detection per test (default 20)"
     )
     run.add_argument(
-        "--locate-cycles", type=int, metavar="N", help="traced cycles to locate a leak (default 20)"
+        "--locate-cycles", type=int, metavar="N", help="traced cycles to locate a leak (default 12)"
     )
     run.add_argument("--resources", metavar="LIST", help="comma-separated resources to watch (default all)")
     run.add_argument(

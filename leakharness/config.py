@@ -44,7 +44,7 @@ class Settings:
     min_cycles: int = 60
     max_cycles: int = 400
     time_budget: float = 20.0
-    locate_cycles: int = 20
+    locate_cycles: int = 12  # two halves of 6: each sees a leak that strikes once every 5 cycles
     top_lines: int = 10
     traceback_depth: int = 5
     resources: tuple[Resource, ...] = field(default_factory=_all_resources)

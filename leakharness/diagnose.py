@@ -163,16 +163,17 @@ def _holder(types: tuple[TypeGrowth, ...], samples: dict[str, list[object]]) -> 
     step closer to the module list that keeps it than the statement cache
     inside it). Each search starts from an instance made during the census
     cycles and still alive, so certainly a leaked one."""
-    holders: list[Holder] = []
-    notes: list[str] = []
+    best: Holder | None = None
     for name in _candidate_types(types):
-        holder = find_holder(samples.get(name, [])[-1:])
-        if holder is None:
-            notes.append(f"no holder of a leaked {name} found within {MAX_DEPTH} references")
-        else:
-            holders.append(holder)
-    best = min(holders, key=lambda holder: len(holder.steps), default=None)
-    return Findings((best,) if best else (), tuple(notes))
+        depth = len(best.steps) - 2 if best else MAX_DEPTH  # only a shorter chain can win
+        if depth < 2:  # root → holder → object: nothing but a global is shorter
+            break
+        holder = find_holder(samples.get(name, [])[-1:], max_depth=depth)
+        if holder is not None and (best is None or len(holder.steps) < len(best.steps)):
+            best = holder
+    if best is None:
+        return Findings(notes=(f"no holder of the growing types found within {MAX_DEPTH} references",))
+    return Findings((best,))
 
 
 def _candidate_types(types: tuple[TypeGrowth, ...]) -> list[str]:

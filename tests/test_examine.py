@@ -52,8 +52,9 @@ def test_a_kilobyte_per_cycle_is_located_with_its_size() -> None:
     assert test.verdict is Verdict.LEAK
     top = test.lines[0]
     assert top.source == "_KEPT.append(bytearray(1000))"
-    assert 1000 <= top.size_per_cycle <= 1100
-    assert top.count_per_cycle == pytest.approx(2.0)  # the object and its buffer
+    # the object and its buffer (1,057 bytes), plus the list's lumpy resizes
+    assert 1000 <= top.size_per_cycle <= 1250
+    assert top.count_per_cycle == pytest.approx(2.0, abs=0.1)  # the object and its buffer
     assert top.traceback[0].line == top.line
 
 
