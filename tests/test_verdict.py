@@ -306,3 +306,11 @@ def test_combine_picks_most_severe(verdicts: list[Verdict], expected: Verdict) -
 def test_verdict_ranks_are_ordered() -> None:
     order = [Verdict.SKIPPED, Verdict.CLEAN, Verdict.INCONCLUSIVE, Verdict.LEAK, Verdict.ERROR]
     assert [v.rank for v in order] == sorted({v.rank for v in Verdict})
+
+
+def test_no_net_growth_with_one_late_step_is_clean() -> None:
+    # A hunted test's native heap: 6 KiB freed on cycle 5, 1.3 KiB taken on cycle 11.
+    series = [12248656] * 5 + [12242192] * 5 + [12243552] * 2
+    judged = judge(series, allowed=128.0, min_cycles=10, unit="bytes")
+    assert judged.verdict is Verdict.CLEAN
+    assert judged.reason.startswith("no net growth over 11 cycles")
