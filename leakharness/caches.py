@@ -73,8 +73,11 @@ def _lru_wrappers_in(namespace: dict[str, Any]) -> list[Any]:
 
 
 def _is_bounded_lru(value: object) -> bool:
-    value = getattr(value, "__func__", value)  # staticmethod, classmethod
-    return isinstance(value, _LRU_TYPE) and value.cache_parameters()["maxsize"] is not None
+    kind = type(value)  # compared by identity: 32k attributes are checked on a first scan
+    if kind is staticmethod or kind is classmethod:
+        value = value.__func__  # type: ignore[attr-defined]
+        kind = type(value)
+    return kind is _LRU_TYPE and value.cache_parameters()["maxsize"] is not None  # type: ignore[attr-defined]
 
 
 _ALL_WRAPPERS: list[tuple[int, list[Any]]] = []  # (len(sys.modules), wrappers) of the last scan

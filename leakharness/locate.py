@@ -14,7 +14,6 @@ import fnmatch
 import gc
 import linecache
 import tracemalloc
-from collections.abc import Iterable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 

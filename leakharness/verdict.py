@@ -118,7 +118,9 @@ def judge(
     if all(grew[1:]):
         return Judgement(Verdict.LEAK, slope, total, f"grew in the last {len(windows) - 1} of {span}")
     if total <= allowed * cycles:
-        return Judgement(Verdict.CLEAN, 0.0, total, f"no net growth over {cycles} cycles ({_signed(total, unit)})")
+        return Judgement(
+            Verdict.CLEAN, 0.0, total, f"no net growth over {cycles} cycles ({_signed(total, unit)})"
+        )
     positive = sum(grew)
     return Judgement(
         Verdict.INCONCLUSIVE,

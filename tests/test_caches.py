@@ -1,0 +1,89 @@
+"""Caches emptied between cycles: which ones, and which are left alone."""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import pytest
+
+from leakharness.caches import CacheClearer, register_cache, unregister_cache
+
+
+@functools.lru_cache(maxsize=64)
+def bounded(key: int) -> str:
+    return str(key)
+
+
+@functools.cache
+def unbounded(key: int) -> str:
+    return str(key)
+
+
+@functools.lru_cache
+def singleton() -> object:
+    return object()
+
+
+class Holder:
+    @staticmethod
+    @functools.lru_cache(maxsize=8)
+    def method(key: int) -> int:
+        return key
+
+
+@pytest.fixture(autouse=True)
+def empty() -> None:
+    for function in (bounded, unbounded, singleton, Holder.method):
+        function.cache_clear()
+
+
+def warm_up(clearer: CacheClearer, keys: range) -> None:
+    for key in keys:
+        bounded(key)
+        unbounded(key)
+        singleton()
+        Holder.method(key)
+        clearer()
+
+
+def test_bounded_caches_filled_during_warm_up_are_emptied() -> None:
+    clearer = CacheClearer()
+    warm_up(clearer, range(5))
+    assert clearer.adopt_filling_caches() >= 2
+    assert bounded.cache_info().currsize == 0
+    assert Holder.method.cache_info().currsize == 0
+    bounded(1)
+    clearer()
+    assert bounded.cache_info().currsize == 0
+
+
+def test_unbounded_caches_and_singletons_are_left_alone() -> None:
+    clearer = CacheClearer()
+    warm_up(clearer, range(5))
+    clearer.adopt_filling_caches()
+    assert unbounded.cache_info().currsize == 5
+    assert singleton.cache_info().currsize == 1
+    first = singleton()
+    clearer()
+    assert singleton() is first
+
+
+def test_the_re_cache_and_registered_caches_are_emptied() -> None:
+    registry: dict[int, int] = {1: 1}
+    register_cache(registry.clear)
+    try:
+        re.compile("leakharness-[0-9]+-test")
+        CacheClearer()()
+        assert registry == {}
+        assert not any("leakharness-" in str(key) for key in re._cache)  # type: ignore[attr-defined]
+    finally:
+        unregister_cache(registry.clear)
+    registry[2] = 2
+    CacheClearer()()
+    assert registry == {2: 2}
+
+
+def test_register_cache_needs_a_callable() -> None:
+    with pytest.raises(TypeError, match="register_cache needs a callable"):
+        register_cache(42)  # type: ignore[arg-type]
