@@ -22,12 +22,10 @@ from __future__ import annotations
 
 import argparse
 import ctypes
-import datetime
 import functools
 import itertools
 import json
 import os
-import platform
 import shlex
 import site
 import socket
@@ -42,6 +40,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from benchlib import machine_line, text_table
 
 PSLEAK_REQ = ("psleak==0.1.6",)
 MEMRAY_REQ = ("pytest-memray==1.11.0", "memray==1.20.0")
@@ -541,27 +541,6 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
-
-
-def text_table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    return "\n".join(fmt.format(*r) for r in [header, *rows])
-
-
-def nproc() -> int:
-    """Cores this process may use, as ``nproc`` prints them."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
-
-
-def machine_line(command: str) -> str:
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return (
-        f"command: `{command}`  \nmachine: {nproc()} cores (nproc), "
-        f"Python {platform.python_version()}, {platform.platform()}  \ndate: {now}"
-    )
 
 
 def settings_lines(found: dict[str, str]) -> list[str]:

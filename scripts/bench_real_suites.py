@@ -16,11 +16,9 @@ Usage: python scripts/bench_real_suites.py [--markdown OUT] [--libraries a,b]
 from __future__ import annotations
 
 import argparse
-import datetime
 import itertools
 import json
 import os
-import platform
 import shlex
 import shutil
 import statistics
@@ -32,6 +30,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from benchlib import machine_line, text_table
 
 Result = dict[str, Any]
 
@@ -368,26 +368,6 @@ def slowest(report: Result) -> str:
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
-
-
-def text_table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) for r in [header, *rows])
-
-
-def nproc() -> int:
-    """Cores this process may use, as ``nproc`` prints them."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
-
-
-def machine_line(command: str) -> str:
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return (
-        f"command: `{command}`  \nmachine: {nproc()} cores (nproc), Python "
-        f"{platform.python_version()}, {platform.platform()}  \ndate: {now}"
-    )
 
 
 def library_notes(results: list[Result]) -> list[str]:
