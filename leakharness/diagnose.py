@@ -18,7 +18,8 @@ from typing import Generic, Protocol, TypeVar
 from leakharness.child_processes import ChildInfo, child_pids, children
 from leakharness.fd_origins import FdInfo, FdKind, describe_fds, open_fds
 from leakharness.findings import Findings
-from leakharness.holders import MAX_DEPTH, Holder, find_holder
+from leakharness.holder_steps import Holder
+from leakharness.holders import MAX_DEPTH, find_holder
 from leakharness.locate import Frame, TypeGrowth
 from leakharness.native import LineUsage, line_memory_profile
 from leakharness.resources import Resource

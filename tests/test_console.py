@@ -247,7 +247,7 @@ def test_diagnosis_tables_render_holders_threads_fds_and_children(source: Path) 
     from leakharness.child_processes import ChildInfo, ChildStatus
     from leakharness.diagnose import Diagnosis, Group
     from leakharness.fd_origins import FdInfo, FdKind
-    from leakharness.holders import Holder, HolderKind, Step
+    from leakharness.holder_steps import Holder, HolderKind, Step
     from leakharness.locate import Frame
     from leakharness.thread_origins import ThreadInfo
 

@@ -16,7 +16,8 @@ import objgraph
 import pytest
 
 from leakharness import holders
-from leakharness.holders import HolderKind, find_holder, find_holders, render_graph, sample_of_type
+from leakharness.holder_steps import HolderKind
+from leakharness.holders import find_holder, find_holders, render_graph, sample_of_type
 
 HERE = Path(__file__).name
 
