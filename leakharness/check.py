@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from leakharness.config import Settings
+from leakharness.config import FIELD_NAMES, Settings
 from leakharness.examine import examine
 from leakharness.report.model import Report
 
@@ -25,8 +25,6 @@ def check(cycle: Any, /, *args: Any, settings: Settings | None = None, **kwargs:
 
 def split_options(settings: Settings, kwargs: dict[str, Any]) -> tuple[Settings, dict[str, Any]]:
     """Apply the keywords that name Settings fields; return the rest."""
-    from leakharness.config import FIELD_NAMES
-
     options = {k: v for k, v in kwargs.items() if k in FIELD_NAMES}
     rest = {k: v for k, v in kwargs.items() if k not in FIELD_NAMES}
     return (settings.replace(**options) if options else settings), rest

@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Generic, Protocol, TypeVar
+from typing import Generic
 
 from leakharness.child_processes import ChildInfo, child_pids, children
 from leakharness.fd_origins import FdInfo, FdKind, describe_fds, open_fds
-from leakharness.findings import Findings
+from leakharness.findings import Findings, T
 from leakharness.holder_steps import Holder
 from leakharness.holders import MAX_DEPTH, find_holder
 from leakharness.locate import Frame, TypeGrowth
@@ -26,13 +26,6 @@ from leakharness.resources import Resource
 from leakharness.thread_origins import ThreadInfo, ThreadOrigins, leaked_threads, thread_idents
 
 CANDIDATE_TYPES = 3  # holders are looked for for this many growing types; the shortest chain is kept
-
-
-class _Reportable(Protocol):
-    def to_dict(self) -> dict[str, object]: ...
-
-
-T = TypeVar("T", bound=_Reportable)
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,13 @@ STACK_DEPTH = 8
 PSUTIL_ERRORS = (psutil.Error, NotImplementedError, AttributeError, OSError)
 
 
-class _Reportable(Protocol):
+class Reportable(Protocol):
+    """Anything a report can hold: it has a JSON form."""
+
     def to_dict(self) -> dict[str, object]: ...
 
 
-T = TypeVar("T", bound=_Reportable)
+T = TypeVar("T", bound=Reportable)
 
 
 @dataclass(frozen=True)

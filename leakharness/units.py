@@ -6,12 +6,11 @@ from __future__ import annotations
 def signed_size(amount: float) -> str:
     """Bytes with a sign and a binary unit: ``+1.5 KiB``, ``-512 B``, ``0 B``."""
     sign = "+" if amount > 0 else "-" if amount < 0 else ""
-    size = abs(amount)
-    unit = "B"
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
+    size, unit = abs(amount), "B"
+    for bigger in ("KiB", "MiB", "GiB"):
+        if size < 1024:
             break
-        size /= 1024
+        size, unit = size / 1024, bigger
     text = f"{size:.0f}" if unit == "B" or size >= 100 else f"{size:.1f}"
     return f"{sign}{text} {unit}"
 
