@@ -116,10 +116,6 @@ class Location:
     def size_per_cycle(self) -> float:
         return sum(line.size_per_cycle for line in self.lines)
 
-    @property
-    def count_per_cycle(self) -> float:
-        return sum(line.count_per_cycle for line in self.lines)
-
 
 @dataclass
 class _Tally:
