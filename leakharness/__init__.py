@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from leakharness.caches import register_cache, unregister_cache
-from leakharness.check import check
+from leakharness._version import __version__
 from leakharness.config import Settings
 from leakharness.errors import LeakError, LeakHarnessError, LeakWarning
+from leakharness.integrations.check import check
+from leakharness.integrations.testcase import LeakTestCase, no_leaks
+from leakharness.judge.tolerance import Tolerance
+from leakharness.judge.verdict import Verdict
+from leakharness.measure.caches import register_cache, unregister_cache
 from leakharness.report.model import Report, ResourceResult, TestReport
 from leakharness.resources import Resource
-from leakharness.testcase import LeakTestCase, no_leaks
-from leakharness.tolerance import Tolerance
-from leakharness.verdict import Verdict
-
-__version__ = "0.1.0"
 
 __all__ = [
     "LeakError",

@@ -12,8 +12,8 @@ from types import MappingProxyType
 from typing import Any
 
 from leakharness.errors import LeakHarnessError
+from leakharness.judge.tolerance import Tolerance
 from leakharness.resources import Resource
-from leakharness.tolerance import Tolerance
 
 if sys.version_info >= (3, 11):
     import tomllib

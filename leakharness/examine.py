@@ -6,20 +6,20 @@ from contextlib import closing
 from dataclasses import dataclass, replace
 from time import perf_counter
 
-from leakharness.caches import CacheClearer
-from leakharness.classify import classify
 from leakharness.config import Settings
-from leakharness.diagnose import Diagnosis, Watch, diagnose
+from leakharness.diagnose.diagnosis import Diagnosis, Watch, diagnose
+from leakharness.diagnose.locate import Line, Location, locate, plan
 from leakharness.errors import LeakHarnessError
-from leakharness.locate import Line, Location, locate, plan
-from leakharness.probes import make_probes
+from leakharness.judge.classify import classify
+from leakharness.judge.tolerance import Tolerated
+from leakharness.judge.verdict import Judgement, Verdict, combine
+from leakharness.measure.caches import CacheClearer
+from leakharness.measure.detect import Cycle, Detection, detect
+from leakharness.measure.probes import make_probes
+from leakharness.measure.state import preserved_state
 from leakharness.report.model import ResourceResult, TestReport
 from leakharness.resources import Resource
-from leakharness.runner import Cycle, Detection, detect
-from leakharness.state import preserved_state
-from leakharness.tolerance import Tolerated
 from leakharness.units import signed_amount, signed_size
-from leakharness.verdict import Judgement, Verdict, combine
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,10 @@ an installed library is that library's line, and it is worth showing.
 from __future__ import annotations
 
 import functools
+import linecache
 import os
 import sysconfig
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
@@ -65,3 +67,18 @@ def display_path(path: str) -> str:
         if real.startswith(folder):
             return f"{os.path.basename(folder.rstrip(os.sep))}/{real[len(folder) :]}"
     return path
+
+
+@dataclass(frozen=True, order=True)
+class Frame:
+    """One frame of a traceback."""
+
+    file: str
+    line: int
+
+    @property
+    def source(self) -> str:
+        return linecache.getline(self.file, self.line).strip()
+
+    def to_dict(self) -> dict[str, object]:
+        return {"file": self.file, "line": self.line, "source": self.source}

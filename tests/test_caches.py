@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from leakharness.caches import CacheClearer, register_cache, unregister_cache
+from leakharness.measure.caches import CacheClearer, register_cache, unregister_cache
 
 
 @functools.lru_cache(maxsize=64)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from leakharness.classify import Classification, Kind, Severity, classify
+from leakharness.judge.classify import Classification, Kind, Severity, classify
 from leakharness.resources import Resource
 
 

@@ -8,8 +8,8 @@ import pytest
 
 from leakharness.config import FIELD_NAMES, Settings, find_pyproject
 from leakharness.errors import LeakHarnessError
+from leakharness.judge.tolerance import Tolerance
 from leakharness.resources import Resource
-from leakharness.tolerance import Tolerance
 
 
 def write_pyproject(folder: Path, body: str) -> Path:

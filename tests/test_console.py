@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console, Group
 
-from leakharness.locate import Frame, Line
+from leakharness.diagnose.locate import Line
+from leakharness.frames import Frame
+from leakharness.judge.verdict import Verdict
 from leakharness.report.console import (
     ASCII_BARS,
     BARS,
@@ -21,7 +23,6 @@ from leakharness.report.console import (
 )
 from leakharness.report.model import Report, ResourceResult, TestReport
 from leakharness.resources import Resource
-from leakharness.verdict import Verdict
 
 SOURCE = "import os\n\nhoard = [bytes(100)]\n"
 TEST_ID = "tests/test_hoard.py::test_hoard[case-1]"
@@ -244,12 +245,12 @@ def test_sparkline_of_two_points_and_ascii_bars() -> None:
 
 
 def test_diagnosis_tables_render_holders_threads_fds_and_children(source: Path) -> None:
-    from leakharness.child_processes import ChildInfo, ChildStatus
-    from leakharness.diagnose import Diagnosis, Group
-    from leakharness.fd_origins import FdInfo, FdKind
-    from leakharness.holder_steps import Holder, HolderKind, Step
-    from leakharness.locate import Frame
-    from leakharness.thread_origins import ThreadInfo
+    from leakharness.diagnose.children import ChildInfo, ChildStatus
+    from leakharness.diagnose.diagnosis import Diagnosis, Group
+    from leakharness.diagnose.fds import FdInfo, FdKind
+    from leakharness.diagnose.holder_steps import Holder, HolderKind, Step
+    from leakharness.diagnose.threads import ThreadInfo
+    from leakharness.frames import Frame
 
     started = (Frame(str(source), 3),)
     diagnosis = Diagnosis(

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 import leakharness
-from leakharness.classify import Kind
-from leakharness.diagnose import group
-from leakharness.fd_origins import FdKind
+from leakharness.diagnose.diagnosis import group
+from leakharness.diagnose.fds import FdKind
+from leakharness.judge.classify import Kind
 
 HERE = Path(__file__).read_text().splitlines()
 KEPT: list[object] = []

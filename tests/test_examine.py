@@ -11,7 +11,7 @@ import pytest
 
 import leakharness
 from leakharness import Resource, Verdict
-from leakharness.caches import register_cache, unregister_cache
+from leakharness.measure.caches import register_cache, unregister_cache
 
 _KEPT: list[object] = []
 

@@ -15,9 +15,9 @@ from typing import ClassVar
 import objgraph
 import pytest
 
-from leakharness import holders
-from leakharness.holder_steps import HolderKind
-from leakharness.holders import find_holder, find_holders, render_graph, sample_of_type
+from leakharness.diagnose import holders
+from leakharness.diagnose.holder_steps import HolderKind
+from leakharness.diagnose.holders import find_holder, find_holders, render_graph, sample_of_type
 
 HERE = Path(__file__).name
 

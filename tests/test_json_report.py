@@ -9,13 +9,14 @@ import pytest
 
 import leakharness
 from leakharness.config import Settings
+from leakharness.diagnose.locate import Line, TypeGrowth
 from leakharness.errors import LeakHarnessError
-from leakharness.locate import Frame, Line, TypeGrowth
+from leakharness.frames import Frame
+from leakharness.judge.verdict import Verdict
 from leakharness.report import json_report
 from leakharness.report.json_report import check_writable, write_json
 from leakharness.report.model import SCHEMA_VERSION, Report, ResourceResult, TestReport
 from leakharness.resources import Resource
-from leakharness.verdict import Verdict
 
 
 def make_report(source: Path) -> Report:

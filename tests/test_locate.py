@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 import leakharness
-from leakharness import locate as locate_module
-from leakharness.caches import CacheClearer
+from leakharness.diagnose import locate as locate_module
+from leakharness.diagnose.locate import Line, locate
 from leakharness.frames import Origin, origin
-from leakharness.locate import Line, locate
-from leakharness.state import preserved_state
+from leakharness.measure.caches import CacheClearer
+from leakharness.measure.state import preserved_state
 
-HARNESS = str(Path(leakharness.__file__).parent / "runner.py")
+HARNESS = str(Path(leakharness.__file__).parent / "measure" / "detect.py")
 STDLIB = os.__file__
 USER = __file__
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from leakharness.native import LineUsage, code_of, line_memory_profile
+from leakharness.diagnose.native import LineUsage, code_of, line_memory_profile
 
 MIB = 2**20
 HERE = Path(__file__).resolve().parent
@@ -70,7 +70,7 @@ def test_a_20_mb_bytearray_is_charged_to_its_line() -> None:
     # from the third such allocation in one process RSS no longer grows (measured).
     script = (
         "import json, test_native\n"
-        "from leakharness.native import line_memory_profile\n"
+        "from leakharness.diagnose.native import line_memory_profile\n"
         "print(json.dumps(line_memory_profile(test_native.allocate).to_dict()))\n"
     )
     done = subprocess.run(

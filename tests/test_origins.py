@@ -17,12 +17,12 @@ from pathlib import Path
 import psutil
 import pytest
 
-from leakharness import fd_origins
-from leakharness.child_processes import ChildInfo, ChildStatus, child_pids, children
-from leakharness.fd_origins import FdKind, OpenOrigins, describe_fds, fd_creation_sites, open_fds
-from leakharness.findings import Findings
+from leakharness.diagnose import fds as fd_origins
+from leakharness.diagnose.children import ChildInfo, ChildStatus, child_pids, children
+from leakharness.diagnose.fds import FdKind, OpenOrigins, describe_fds, fd_creation_sites, open_fds
+from leakharness.diagnose.findings import Findings
+from leakharness.diagnose.threads import ThreadOrigins, leaked_threads, thread_idents
 from leakharness.frames import Origin, origin
-from leakharness.thread_origins import ThreadOrigins, leaked_threads, thread_idents
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="file descriptors are POSIX")
 

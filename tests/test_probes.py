@@ -9,8 +9,8 @@ import threading
 import psutil
 import pytest
 
-from leakharness import probes
-from leakharness.probes import make_probes
+from leakharness.measure import probes
+from leakharness.measure.probes import make_probes
 from leakharness.resources import Resource
 
 

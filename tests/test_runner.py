@@ -7,13 +7,13 @@ from itertools import count
 
 import pytest
 
-from leakharness import runner
-from leakharness.caches import CacheClearer
 from leakharness.config import Settings
+from leakharness.judge.verdict import Verdict
+from leakharness.measure import detect as runner
+from leakharness.measure.caches import CacheClearer
+from leakharness.measure.detect import detect
+from leakharness.measure.state import preserved_state
 from leakharness.resources import Resource
-from leakharness.runner import detect
-from leakharness.state import preserved_state
-from leakharness.verdict import Verdict
 
 
 class FakeProbe:

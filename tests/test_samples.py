@@ -5,8 +5,8 @@ from collections.abc import Callable, Sequence
 
 import pytest
 
+from leakharness.measure.samples import Samples
 from leakharness.resources import Resource
-from leakharness.samples import Samples
 
 
 class ListProbe:

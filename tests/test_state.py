@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 import leakharness
-from leakharness.state import preserved_state
+from leakharness.measure.state import preserved_state
 
 _KEPT: list[bytes] = []
 

@@ -12,8 +12,8 @@ import pytest
 
 from leakharness import Settings, Verdict
 from leakharness.errors import LeakHarnessError
-from leakharness.hunt import hunt
-from leakharness.targets import load_tests
+from leakharness.integrations.hunt import hunt
+from leakharness.integrations.targets import load_tests
 
 MODULE = textwrap.dedent(
     """

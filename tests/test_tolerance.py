@@ -7,8 +7,8 @@ from itertools import accumulate
 import pytest
 
 from leakharness.errors import LeakHarnessError
-from leakharness.tolerance import Tolerance, tolerate
-from leakharness.verdict import Verdict, judge
+from leakharness.judge.tolerance import Tolerance, tolerate
+from leakharness.judge.verdict import Verdict, judge
 
 
 def series(baseline: int, deltas: list[int]) -> list[int]:

@@ -6,7 +6,7 @@ from itertools import accumulate
 
 import pytest
 
-from leakharness.verdict import Judgement, Verdict, combine, judge, window_growth, window_size
+from leakharness.judge.verdict import Judgement, Verdict, combine, judge, window_growth, window_size
 
 
 def cumulative(deltas: Sequence[float], start: float = 0) -> list[float]:

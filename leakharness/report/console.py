@@ -9,19 +9,21 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable, Iterator, Sequence
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group, RenderableType
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from leakharness.diagnose import Diagnosis
-from leakharness.frames import display_path
-from leakharness.locate import Frame, Line
-from leakharness.report.model import Report, ResourceResult, TestReport
+from leakharness.diagnose.diagnosis import Diagnosis
+from leakharness.diagnose.locate import Line
+from leakharness.frames import Frame, display_path
+from leakharness.judge.verdict import Verdict
 from leakharness.units import signed_amount, signed_size
-from leakharness.verdict import Verdict
+
+if TYPE_CHECKING:  # the report's value types call these renderers: no import at run time
+    from leakharness.report.model import Report, ResourceResult, TestReport
 
 
 class Detail(Enum):

@@ -7,11 +7,12 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from leakharness.classify import Classification
-from leakharness.diagnose import Diagnosis
-from leakharness.locate import Line, TypeGrowth
+from leakharness._version import __version__
+from leakharness.diagnose.diagnosis import Diagnosis
+from leakharness.diagnose.locate import Line, TypeGrowth
+from leakharness.judge.classify import Classification
+from leakharness.judge.verdict import Verdict, combine
 from leakharness.resources import Resource
-from leakharness.verdict import Verdict, combine
 
 SCHEMA_VERSION = 1
 
@@ -174,7 +175,6 @@ class Report:
         return to_text(self)
 
     def to_dict(self) -> dict[str, Any]:
-        from leakharness import __version__
 
         return {
             "schema": SCHEMA_VERSION,

@@ -10,13 +10,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from leakharness.check import split_options
 from leakharness.config import FIELD_NAMES, Settings, find_pyproject
 from leakharness.errors import LeakError, LeakHarnessError, LeakWarning
 from leakharness.examine import examine
+from leakharness.integrations.check import split_options
+from leakharness.judge.verdict import Verdict
 from leakharness.report.console import to_text
 from leakharness.report.model import TestReport
-from leakharness.verdict import Verdict
 
 Listener = Callable[[TestReport], None]
 _LISTENERS: list[Listener] = []

@@ -13,9 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType, MethodType, TracebackType
 
-from leakharness.findings import STACK_DEPTH, Findings, frames_to_dict
-from leakharness.frames import Origin, origin
-from leakharness.locate import Frame
+from leakharness.diagnose.findings import STACK_DEPTH, Findings, frames_to_dict
+from leakharness.frames import Frame, Origin, origin
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from enum import Enum
 
 import psutil
 
-from leakharness.findings import PSUTIL_ERRORS, Findings
+from leakharness.diagnose.findings import PSUTIL_ERRORS, Findings
 
 
 class ChildStatus(Enum):

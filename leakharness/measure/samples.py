@@ -11,7 +11,7 @@ from array import array
 from collections.abc import Sequence
 from time import perf_counter
 
-from leakharness.probes import Probe, stride_for
+from leakharness.measure.probes import Probe, stride_for
 from leakharness.resources import Resource
 
 

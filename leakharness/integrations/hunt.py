@@ -18,9 +18,9 @@ from typing import Any
 
 from leakharness.config import Settings
 from leakharness.examine import examine
+from leakharness.integrations.testcase import LeakTestCase, add_listener, base_settings, remove_listener
+from leakharness.judge.verdict import Verdict
 from leakharness.report.model import Report, TestReport
-from leakharness.testcase import LeakTestCase, add_listener, base_settings, remove_listener
-from leakharness.verdict import Verdict
 
 Progress = Callable[[int, int, str], None]
 

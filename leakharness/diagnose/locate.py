@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 
 import objgraph
 
-from leakharness.caches import CacheClearer
-from leakharness.frames import Origin, origin
-from leakharness.runner import Cycle, run_cycle
-from leakharness.state import ProcessState
+from leakharness.frames import Frame, Origin, origin
+from leakharness.measure.caches import CacheClearer
+from leakharness.measure.detect import Cycle, run_cycle
+from leakharness.measure.state import ProcessState
 
 TRACE_FRAMES = 16  # the charged frame is the innermost in user code: rarely deeper
 SAMPLES = 3  # leaked instances kept per growing type, for the holder search
@@ -31,21 +31,6 @@ SAMPLES = 3  # leaked instances kept per growing type, for the holder search
 TRACE_SLOWDOWN = 35
 MIN_LOCATE_CYCLES = 4
 Site = tuple[str, int]
-
-
-@dataclass(frozen=True, order=True)
-class Frame:
-    """One frame of a traceback."""
-
-    file: str
-    line: int
-
-    @property
-    def source(self) -> str:
-        return linecache.getline(self.file, self.line).strip()
-
-    def to_dict(self) -> dict[str, object]:
-        return {"file": self.file, "line": self.line, "source": self.source}
 
 
 @dataclass(frozen=True)

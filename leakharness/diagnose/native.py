@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from types import CodeType, FunctionType, MethodType
 from typing import Any
 
-from leakharness.findings import Findings
+from leakharness.diagnose.findings import Findings
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from typing import Generic, Protocol, TypeVar
 
 import psutil
 
-from leakharness.locate import Frame
+from leakharness.frames import Frame
 
 STACK_DEPTH = 8
 PSUTIL_ERRORS = (psutil.Error, NotImplementedError, AttributeError, OSError)

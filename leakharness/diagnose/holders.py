@@ -26,9 +26,9 @@ from pathlib import Path
 
 import objgraph
 
-from leakharness.findings import Findings
+from leakharness.diagnose.findings import Findings
+from leakharness.diagnose.holder_steps import Holder, frame_locals, steps
 from leakharness.frames import Origin, origin
-from leakharness.holder_steps import Holder, frame_locals, steps
 
 MAX_DEPTH = 12
 # Each visit is one gc.get_referrers scan of the whole heap: 2.3 ms at 100k objects

@@ -13,14 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from time import perf_counter
 
-from leakharness.caches import CacheClearer
 from leakharness.config import Settings
-from leakharness.probes import Probe
+from leakharness.judge.tolerance import Tolerated, tolerate
+from leakharness.judge.verdict import Verdict, judge
+from leakharness.measure.caches import CacheClearer
+from leakharness.measure.probes import Probe
+from leakharness.measure.samples import Samples
+from leakharness.measure.state import ProcessState
 from leakharness.resources import Resource
-from leakharness.samples import Samples
-from leakharness.state import ProcessState
-from leakharness.tolerance import Tolerated, tolerate
-from leakharness.verdict import Verdict, judge
 
 CHECK_EVERY = 10
 WARMUP_SHARE = 0.25  # at most this share of the time budget goes to warm-up (past two cycles)

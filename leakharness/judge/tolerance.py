@@ -15,8 +15,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from leakharness.errors import LeakHarnessError
+from leakharness.judge.verdict import Judgement, Verdict
 from leakharness.units import signed_amount
-from leakharness.verdict import Judgement, Verdict
 
 
 @dataclass(frozen=True)

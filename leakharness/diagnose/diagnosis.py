@@ -15,15 +15,16 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Generic
 
-from leakharness.child_processes import ChildInfo, child_pids, children
-from leakharness.fd_origins import FdInfo, FdKind, describe_fds, open_fds
-from leakharness.findings import Findings, T
-from leakharness.holder_steps import Holder
-from leakharness.holders import MAX_DEPTH, find_holder
-from leakharness.locate import Frame, TypeGrowth
-from leakharness.native import LineUsage, line_memory_profile
+from leakharness.diagnose.children import ChildInfo, child_pids, children
+from leakharness.diagnose.fds import FdInfo, FdKind, describe_fds, open_fds
+from leakharness.diagnose.findings import Findings, T
+from leakharness.diagnose.holder_steps import Holder
+from leakharness.diagnose.holders import MAX_DEPTH, find_holder
+from leakharness.diagnose.locate import TypeGrowth
+from leakharness.diagnose.native import LineUsage, line_memory_profile
+from leakharness.diagnose.threads import ThreadInfo, ThreadOrigins, leaked_threads, thread_idents
+from leakharness.frames import Frame
 from leakharness.resources import Resource
-from leakharness.thread_origins import ThreadInfo, ThreadOrigins, leaked_threads, thread_idents
 
 CANDIDATE_TYPES = 3  # holders are looked for for this many growing types; the shortest chain is kept
 

@@ -14,12 +14,13 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from leakharness._version import __version__
 from leakharness.config import Settings, find_pyproject
 from leakharness.errors import LeakHarnessError
-from leakharness.hunt import hunt
+from leakharness.integrations.hunt import hunt
+from leakharness.integrations.targets import load_tests
 from leakharness.report.console import Detail, bars_for, render_report
 from leakharness.report.json_report import check_writable, write_json
-from leakharness.targets import load_tests
 
 EXIT_CLEAN, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -49,7 +50,6 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from leakharness import __version__
 
     parser = _Parser(
         prog="leakharness",

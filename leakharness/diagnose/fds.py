@@ -20,9 +20,8 @@ from typing import Any
 
 import psutil
 
-from leakharness.findings import PSUTIL_ERRORS, STACK_DEPTH, Findings, frames_to_dict
-from leakharness.frames import Origin, origin
-from leakharness.locate import Frame
+from leakharness.diagnose.findings import PSUTIL_ERRORS, STACK_DEPTH, Findings, frames_to_dict
+from leakharness.frames import Frame, Origin, origin
 
 
 class FdKind(Enum):
