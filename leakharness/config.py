@@ -14,6 +14,7 @@ from typing import Any
 from leakharness.errors import LeakHarnessError
 from leakharness.judge.tolerance import Tolerance
 from leakharness.resources import Resource
+from leakharness.units import is_real
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -86,6 +87,13 @@ class Settings:
             )
         return dataclasses.replace(self, **changes)
 
+    def split(self, options: Mapping[str, Any]) -> tuple[Settings, dict[str, Any]]:
+        """Apply the keywords of ``options`` that name fields; return the others
+        (a cycle's own arguments) as they are."""
+        mine = {k: v for k, v in options.items() if k in FIELD_NAMES}
+        rest = {k: v for k, v in options.items() if k not in FIELD_NAMES}
+        return (self.replace(**mine) if mine else self), rest
+
     def tolerance(self, resource: Resource) -> Tolerance | None:
         return self.tolerances.get(resource)
 
@@ -93,21 +101,8 @@ class Settings:
         return self.warn_tolerances.get(resource)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "warmup": self.warmup,
-            "min_cycles": self.min_cycles,
-            "max_cycles": self.max_cycles,
-            "time_budget": self.time_budget,
-            "locate_cycles": self.locate_cycles,
-            "top_lines": self.top_lines,
-            "traceback_depth": self.traceback_depth,
-            "resources": [r.value for r in self.resources],
-            "tolerances": {r.value: t.to_dict() for r, t in self.tolerances.items()},
-            "warn_tolerances": {r.value: t.to_dict() for r, t in self.warn_tolerances.items()},
-            "run_budget": self.run_budget,
-            "ignore": list(self.ignore),
-            "memory_profile": self.memory_profile,
-        }
+        """Every field, in JSON's types (resources by name, tolerances as tables)."""
+        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
 
     @classmethod
     def from_pyproject(cls, path: Path) -> Settings:
@@ -146,8 +141,17 @@ def _at_least(name: str, value: object, low: int, low_name: str | None = None) -
         raise LeakHarnessError(f"{name} must be >= {bound} (got {value})")
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value)
+def _plain(value: object) -> object:
+    """A field's value in JSON's types."""
+    if isinstance(value, Resource):
+        return value.value
+    if isinstance(value, Tolerance):
+        return value.to_dict()
+    if isinstance(value, Mapping):
+        return {_plain(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _resources(value: Iterable[Resource | str]) -> tuple[Resource, ...]:
@@ -165,7 +169,7 @@ def _resources(value: Iterable[Resource | str]) -> tuple[Resource, ...]:
 
 
 def _seconds(name: str, value: object) -> None:
-    if not _is_number(value) or not 0 < value < math.inf:  # type: ignore[operator]
+    if not is_real(value) or not 0 < value < math.inf:  # type: ignore[operator]
         raise LeakHarnessError(f"{name} must be > 0 seconds (got {value!r})")
 
 

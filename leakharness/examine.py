@@ -13,9 +13,9 @@ from leakharness.errors import LeakHarnessError
 from leakharness.judge.classify import classify
 from leakharness.judge.tolerance import Tolerated
 from leakharness.judge.verdict import Judgement, Verdict, combine
-from leakharness.measure.caches import CacheClearer
-from leakharness.measure.detect import Cycle, Detection, detect
+from leakharness.measure.detect import Detection, detect
 from leakharness.measure.probes import make_probes
+from leakharness.measure.session import Cycle, Session
 from leakharness.measure.state import preserved_state
 from leakharness.report.model import ResourceResult, TestReport
 from leakharness.resources import Resource
@@ -84,8 +84,8 @@ def _measure(cycle: Cycle, settings: Settings) -> _Run:
     probe_set = make_probes(settings.resources)
     with preserved_state() as state, closing(probe_set):
         state.freeze()  # before warm-up: its collections then cost nothing for the user's heap
-        clear_caches = CacheClearer()
-        detection = detect(cycle, probe_set.probes, settings, state, clear_caches)
+        session = Session(cycle, settings, state)
+        detection = detect(session, probe_set.probes)
         froze = state.froze
         suspicious = [
             r
@@ -97,8 +97,7 @@ def _measure(cycle: Cycle, settings: Settings) -> _Run:
         budgeted = plan(settings.locate_cycles, settings.warmup, per_cycle, settings.time_budget)
         if suspicious and budgeted:
             watch = Watch(suspicious)
-            cycles, warmup = budgeted
-            location = locate(cycle, cycles, warmup, state, clear_caches, settings.ignore, watch)
+            location = locate(session, budgeted, watch)
     notes = list(probe_set.notes)
     if suspicious and not budgeted:
         notes.append(

@@ -1,6 +1,13 @@
-"""Signed amounts for people: ``+1.5 KiB``, ``-512 B``, ``+2 fds``."""
+"""Numbers for people: ``+1.5 KiB``, ``-512 B``, ``+2 fds``; and what counts as a number."""
 
 from __future__ import annotations
+
+import math
+
+
+def is_real(value: object) -> bool:
+    """An int or float that is not a bool and not NaN (infinities pass: callers bound them)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value)
 
 
 def signed_size(amount: float) -> str:

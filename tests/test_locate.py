@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 import leakharness
+from leakharness.config import Settings
 from leakharness.diagnose import locate as locate_module
-from leakharness.diagnose.locate import Line, locate
+from leakharness.diagnose.locate import Line, Plan, locate
 from leakharness.frames import Origin, origin
-from leakharness.measure.caches import CacheClearer
+from leakharness.measure.session import Session as LocateSession
 from leakharness.measure.state import preserved_state
 
 HARNESS = str(Path(leakharness.__file__).parent / "measure" / "detect.py")
@@ -78,7 +79,7 @@ def _leaky_cycle() -> None:
 def test_locate_finds_the_line_and_the_growing_type() -> None:
     with preserved_state() as state:
         state.freeze()
-        location = locate(_leaky_cycle, 20, 3, state, CacheClearer())
+        location = locate(LocateSession(_leaky_cycle, Settings(), state), Plan(20, 3))
     assert not tracemalloc.is_tracing()
     top = location.lines[0]
     assert (top.file, top.source) == (__file__, "_KEPT.append(Session(len(_KEPT)))")
@@ -90,7 +91,9 @@ def test_locate_finds_the_line_and_the_growing_type() -> None:
 def test_locate_finds_nothing_in_a_clean_cycle() -> None:
     with preserved_state() as state:
         state.freeze()
-        location = locate(lambda: [Session(1) for _ in range(5)], 20, 3, state, CacheClearer())
+        location = locate(
+            LocateSession(lambda: [Session(1) for _ in range(5)], Settings(), state), Plan(20, 3)
+        )
     assert location.lines == ()
     assert location.size_per_cycle == 0
 

@@ -10,8 +10,8 @@ import pytest
 from leakharness.config import Settings
 from leakharness.judge.verdict import Verdict
 from leakharness.measure import detect as runner
-from leakharness.measure.caches import CacheClearer
 from leakharness.measure.detect import detect
+from leakharness.measure.session import Session
 from leakharness.measure.state import preserved_state
 from leakharness.resources import Resource
 
@@ -30,7 +30,7 @@ class FakeProbe:
 
 def run(settings: Settings, *probes: FakeProbe) -> runner.Detection:
     with preserved_state() as state:
-        return detect(lambda: None, probes, settings, state, CacheClearer())
+        return detect(Session(lambda: None, settings, state), probes)
 
 
 def test_flat_series_stop_at_min_cycles() -> None:
@@ -85,7 +85,5 @@ def test_warmup_cycles_run_before_the_baseline() -> None:
         calls[0] += 1
 
     with preserved_state() as state:
-        detection = detect(
-            cycle, (FakeProbe(Resource.FDS, lambda n: 0),), Settings(warmup=7), state, CacheClearer()
-        )
+        detection = detect(Session(cycle, Settings(warmup=7), state), (FakeProbe(Resource.FDS, lambda n: 0),))
     assert calls[0] == 7 + 1 + detection.cycles  # warm-up, one settling cycle, measured cycles

@@ -16,13 +16,12 @@ import linecache
 import tracemalloc
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import objgraph
 
 from leakharness.frames import Frame, Origin, origin
-from leakharness.measure.caches import CacheClearer
-from leakharness.measure.detect import Cycle, run_cycle
-from leakharness.measure.state import ProcessState
+from leakharness.measure.session import Session
 
 TRACE_FRAMES = 16  # the charged frame is the innermost in user code: rarely deeper
 SAMPLES = 3  # leaked instances kept per growing type, for the holder search
@@ -111,39 +110,39 @@ class _Tally:
     frames: list[tuple[str, int]] = field(default_factory=list)
 
 
-def plan(cycles: int, warmup: int, seconds_per_cycle: float, budget: float) -> tuple[int, int] | None:
+class Plan(NamedTuple):
+    """How many cycles the locate phase traces, after how many traced warm-up cycles."""
+
+    cycles: int
+    warmup: int
+
+
+def plan(cycles: int, warmup: int, seconds_per_cycle: float, budget: float) -> Plan | None:
     """Locate cycles and traced warm-up cycles that fit in ``budget`` seconds
     (halved until they do), or None when even the fewest would not."""
     while seconds_per_cycle * (cycles + (cycles + warmup) * TRACE_SLOWDOWN) > budget:
         if cycles <= MIN_LOCATE_CYCLES and warmup <= 1:
             return None
         cycles, warmup = max(MIN_LOCATE_CYCLES, cycles // 2), max(1, warmup // 2)
-    return cycles, warmup
+    return Plan(cycles, warmup)
 
 
-def locate(
-    cycle: Cycle,
-    cycles: int,
-    warmup: int,
-    state: ProcessState,
-    clear_caches: CacheClearer,
-    ignore: tuple[str, ...] = (),
-    watch: AbstractContextManager[object] | None = None,
-) -> Location:
-    """Count growing types over ``cycles`` untraced cycles, then run
-    ``warmup`` + ``cycles`` traced cycles and rank the lines that grew."""
-    half = max(1, cycles // 2)
-    types, samples = _growing_types(cycle, clear_caches, 2 * half)
-    state.start_tracing(TRACE_FRAMES)
+def locate(session: Session, planned: Plan, watch: AbstractContextManager[object] | None = None) -> Location:
+    """Count growing types over the planned cycles untraced, then run the
+    planned warm-up and cycles traced, and rank the lines that grew."""
+    half = max(1, planned.cycles // 2)
+    types, samples = _growing_types(session, 2 * half)
+    session.state.start_tracing(TRACE_FRAMES)
     with watch or nullcontext():  # only the traced cycles: the census must not count the watcher's notes
-        for _ in range(warmup):
-            run_cycle(cycle, clear_caches)
+        for _ in range(planned.warmup):
+            session.run_cycle()
         snapshots = [_tallies(tracemalloc.take_snapshot())]
         for _ in range(2):
             for _ in range(half):
-                run_cycle(cycle, clear_caches)
+                session.run_cycle()
             snapshots.append(_tallies(tracemalloc.take_snapshot()))
     first, middle, last = snapshots
+    ignore = session.settings.ignore
     lines = [
         line for line in _growing_lines(first, middle, last, 2 * half) if not _ignored(line.file, ignore)
     ]
@@ -223,9 +222,7 @@ def type_name(obj: object) -> str:
     return f"{kind.__module__}.{kind.__name__}"
 
 
-def _growing_types(
-    cycle: Cycle, clear_caches: CacheClearer, cycles: int
-) -> tuple[tuple[TypeGrowth, ...], dict[str, list[object]]]:
+def _growing_types(session: Session, cycles: int) -> tuple[tuple[TypeGrowth, ...], dict[str, list[object]]]:
     """Types whose tracked instances grew over ``cycles``, and a few of the
     instances made meanwhile that are still alive: certainly leaked ones."""
     old = gc.get_objects()
@@ -233,7 +230,7 @@ def _growing_types(
     old_ids = {id(obj) for obj in old}
     del old
     for _ in range(cycles):
-        run_cycle(cycle, clear_caches)
+        session.run_cycle()
     ours = {id(before), id(old_ids)}
     now = [obj for obj in gc.get_objects() if id(obj) not in ours]
     after = objgraph.typestats(objects=now, shortnames=False)

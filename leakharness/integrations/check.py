@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from leakharness.config import FIELD_NAMES, Settings
+from leakharness.config import Settings
 from leakharness.examine import examine
 from leakharness.report.model import Report
 
@@ -17,17 +17,10 @@ def check(cycle: Any, /, *args: Any, settings: Settings | None = None, **kwargs:
     configure the harness; the others are passed to the cycle. The report
     prints itself as rich tables; ``report.to_dict()`` is its JSON form.
     """
-    settings, kwargs = split_options(settings or Settings(), kwargs)
+    settings, kwargs = (settings or Settings()).split(kwargs)
     bound = functools.partial(cycle, *args, **kwargs) if args or kwargs else cycle
     test = examine(bound, settings, test_id=_name(cycle))
     return Report(tests=(test,), settings=settings.to_dict(), seconds=test.seconds)
-
-
-def split_options(settings: Settings, kwargs: dict[str, Any]) -> tuple[Settings, dict[str, Any]]:
-    """Apply the keywords that name Settings fields; return the rest."""
-    options = {k: v for k, v in kwargs.items() if k in FIELD_NAMES}
-    rest = {k: v for k, v in kwargs.items() if k not in FIELD_NAMES}
-    return (settings.replace(**options) if options else settings), rest
 
 
 def _name(cycle: Any) -> str:

@@ -11,14 +11,16 @@ from __future__ import annotations
 import copy
 import inspect
 import sys
+import traceback
 import unittest
 from collections.abc import Callable
+from dataclasses import replace
 from time import perf_counter
 from typing import Any
 
 from leakharness.config import Settings
 from leakharness.examine import examine
-from leakharness.integrations.testcase import LeakTestCase, add_listener, base_settings, remove_listener
+from leakharness.integrations.testcase import LeakTestCase, RunContext
 from leakharness.judge.verdict import Verdict
 from leakharness.report.model import Report, TestReport
 
@@ -74,8 +76,7 @@ def _within_run_budget(settings: Settings, elapsed: float) -> Settings | None:
 def examine_test(test: unittest.TestCase, settings: Settings) -> list[TestReport]:
     """The reports of one test: hunted, or its own findings if it runs as written."""
     if _runs_as_written(test):
-        with base_settings(settings):
-            return _run_as_written(test)
+        return _run_as_written(test, settings)
     first = _run_once(test)
     if first is not None:
         return [first]
@@ -131,16 +132,13 @@ def _cycle_of(test: unittest.TestCase) -> Callable[[], None]:
     return cycle
 
 
-def _run_as_written(test: unittest.TestCase) -> list[TestReport]:
+def _run_as_written(test: unittest.TestCase, settings: Settings) -> list[TestReport]:
     findings: list[TestReport] = []
-    add_listener(findings.append)
+    RunContext(settings, findings.append).attach(test)
     result = unittest.TestResult()
-    try:
-        started = perf_counter()
-        test.run(result)
-        seconds = perf_counter() - started
-    finally:
-        remove_listener(findings.append)
+    started = perf_counter()
+    test.run(result)
+    seconds = perf_counter() - started
     named = [_renamed(f, test.id(), i) for i, f in enumerate(findings)]
     leaked = any(f.verdict is Verdict.LEAK for f in named)
     if result.errors or (result.failures and not leaked) or not named:
@@ -157,8 +155,6 @@ def _run_as_written(test: unittest.TestCase) -> list[TestReport]:
 
 
 def _renamed(report: TestReport, test_id: str, index: int) -> TestReport:
-    from dataclasses import replace
-
     return replace(report, id=test_id if index == 0 else f"{test_id}#{index + 1}")
 
 
@@ -218,7 +214,5 @@ def _call(owner: Any, name: str) -> str | None:
     try:
         function()
     except Exception:
-        import traceback
-
         return traceback.format_exc()
     return None

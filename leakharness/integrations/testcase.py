@@ -5,58 +5,49 @@ from __future__ import annotations
 import functools
 import unittest
 import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from leakharness.config import FIELD_NAMES, Settings, find_pyproject
 from leakharness.errors import LeakError, LeakHarnessError, LeakWarning
 from leakharness.examine import examine
-from leakharness.integrations.check import split_options
 from leakharness.judge.verdict import Verdict
 from leakharness.report.console import to_text
 from leakharness.report.model import TestReport
 
-Listener = Callable[[TestReport], None]
-_LISTENERS: list[Listener] = []
 F = TypeVar("F", bound=Callable[..., Any])
+_CONTEXT = "_leakharness_context"
 
 
-def add_listener(listener: Listener) -> None:
-    """Receive every TestReport that LeakTestCase produces (used by hunt mode)."""
-    _LISTENERS.append(listener)
+@dataclass(frozen=True)
+class RunContext:
+    """What a run hands the tests it runs as written: its settings (the
+    defaults under class attributes) and where their reports go."""
+
+    settings: Settings
+    collect: Callable[[TestReport], None]
+
+    def attach(self, test: unittest.TestCase) -> None:
+        setattr(test, _CONTEXT, self)
 
 
-def remove_listener(listener: Listener) -> None:
-    if listener in _LISTENERS:
-        _LISTENERS.remove(listener)
+def _context(test: unittest.TestCase) -> RunContext | None:
+    return getattr(test, _CONTEXT, None)
 
 
-_BASE: list[Settings] = []
-
-
-@contextmanager
-def base_settings(settings: Settings) -> Iterator[None]:
-    """Make ``settings`` the defaults under class attributes (the CLI's options)."""
-    _BASE.append(settings)
-    try:
-        yield
-    finally:
-        _BASE.pop()
-
-
-def _default_settings() -> Settings:
-    if _BASE:
-        return _BASE[-1]
+def _default_settings(context: RunContext | None) -> Settings:
+    if context is not None:
+        return context.settings
     found = find_pyproject(Path.cwd())
     return Settings.from_pyproject(found) if found else Settings()
 
 
-def class_settings(cls: type) -> Settings:
+def class_settings(cls: type, context: RunContext | None = None) -> Settings:
     """Settings from ``leak_settings`` and ``leak_<field>`` class attributes, over
     the run's defaults (the CLI's options, else ``[tool.leakharness]``)."""
-    base = getattr(cls, "leak_settings", None) or _default_settings()
+    base = getattr(cls, "leak_settings", None) or _default_settings(context)
     overrides = {
         name: getattr(cls, f"leak_{name}")
         for name in FIELD_NAMES
@@ -68,11 +59,13 @@ def class_settings(cls: type) -> Settings:
         raise LeakHarnessError(f"{cls.__qualname__}: {err}") from err
 
 
-def assert_no_leaks(cycle: Callable[[], object], settings: Settings, test_id: str) -> TestReport:
+def assert_no_leaks(
+    cycle: Callable[[], object], settings: Settings, test_id: str, context: RunContext | None = None
+) -> TestReport:
     """Examine ``cycle``; raise LeakError if it leaks; return the report otherwise."""
     report = examine(cycle, settings, test_id=test_id)
-    for listener in list(_LISTENERS):
-        listener(report)
+    if context is not None:
+        context.collect(report)
     for warning in report.warnings:
         warnings.warn(LeakWarning(f"{test_id}: {warning}"), stacklevel=3)
     if report.verdict is Verdict.LEAK:
@@ -96,9 +89,10 @@ class LeakTestCase(unittest.TestCase):
         Keywords named like a Settings field configure this call (for
         example ``max_cycles=50``); the others are passed to the cycle.
         """
-        settings, rest = split_options(class_settings(type(self)), kwargs)
+        context = _context(self)
+        settings, rest = class_settings(type(self), context).split(kwargs)
         bound = functools.partial(cycle, *args, **rest) if args or rest else cycle
-        return assert_no_leaks(bound, settings, test_id=self.id())
+        return assert_no_leaks(bound, settings, self.id(), context)
 
 
 def no_leaks(method: F | None = None, /, **options: Any) -> Any:
@@ -113,8 +107,9 @@ def no_leaks(method: F | None = None, /, **options: Any) -> Any:
     def decorate(test_method: F) -> F:
         @functools.wraps(test_method)
         def test(self: unittest.TestCase) -> None:
-            settings = class_settings(type(self)).replace(**options)
-            assert_no_leaks(functools.partial(test_method, self), settings, test_id=self.id())
+            context = _context(self)
+            settings = class_settings(type(self), context).replace(**options)
+            assert_no_leaks(functools.partial(test_method, self), settings, self.id(), context)
 
         test.__leakharness__ = True  # type: ignore[attr-defined]
         return test  # type: ignore[return-value]

@@ -16,7 +16,7 @@ from typing import Any
 
 from leakharness.errors import LeakHarnessError
 from leakharness.judge.verdict import Judgement, Verdict
-from leakharness.units import signed_amount
+from leakharness.units import is_real, signed_amount
 
 
 @dataclass(frozen=True)
@@ -110,12 +110,7 @@ def _percent(total: float, baseline: float) -> str:
 
 
 def _finite_at_least_zero(value: object) -> bool:
-    return (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and not math.isnan(value)
-        and 0 <= value < math.inf
-    )
+    return is_real(value) and 0 <= value < math.inf  # type: ignore[operator]
 
 
 def _number(text: Any, shown: Any) -> float:

@@ -15,6 +15,8 @@ from enum import Enum
 from itertools import pairwise
 from statistics import median
 
+from leakharness.units import signed_amount
+
 
 class Verdict(Enum):
     """The outcome for one resource or one test."""
@@ -119,14 +121,15 @@ def judge(
         return Judgement(Verdict.LEAK, slope, total, f"grew in the last {len(windows) - 1} of {span}")
     if total <= allowed * cycles:
         return Judgement(
-            Verdict.CLEAN, 0.0, total, f"no net growth over {cycles} cycles ({_signed(total, unit)})"
+            Verdict.CLEAN, 0.0, total, f"no net growth over {cycles} cycles ({signed_amount(total, unit)})"
         )
     positive = sum(grew)
     return Judgement(
         Verdict.INCONCLUSIVE,
         slope,
         total,
-        f"grew in {positive} of {span} ({_signed(total, unit)} in all): run more cycles or set a tolerance",
+        f"grew in {positive} of {span} ({signed_amount(total, unit)} in all): "
+        "run more cycles or set a tolerance",
     )
 
 
@@ -172,9 +175,4 @@ def _clean_reason(
         return f"no growth over {cycles} cycles"
     flat_for = len(tail) * size
     cycles_text = f"{flat_for} cycle{'s' if flat_for != 1 else ''}"
-    return f"{_signed(total, unit)} early, then flat for the last {cycles_text} (filled up and stopped)"
-
-
-def _signed(amount: float, unit: str) -> str:
-    text = f"{amount:+,.0f}" if float(amount).is_integer() else f"{amount:+,.2f}"
-    return f"{text} {unit}".rstrip()
+    return f"{signed_amount(total, unit)} early, then flat for the last {cycles_text} (filled up and stopped)"

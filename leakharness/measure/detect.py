@@ -8,18 +8,16 @@ the time budget is spent.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 from time import perf_counter
 
 from leakharness.config import Settings
 from leakharness.judge.tolerance import Tolerated, tolerate
 from leakharness.judge.verdict import Verdict, judge
-from leakharness.measure.caches import CacheClearer
 from leakharness.measure.probes import Probe
 from leakharness.measure.samples import Samples
-from leakharness.measure.state import ProcessState
+from leakharness.measure.session import Session
 from leakharness.resources import Resource
 
 CHECK_EVERY = 10
@@ -27,7 +25,14 @@ WARMUP_SHARE = 0.25  # at most this share of the time budget goes to warm-up (pa
 # When the time budget stops a slow cycle early, judge what ran if it is at least this much.
 MIN_CYCLES_WHEN_OUT_OF_TIME = 10
 
-Cycle = Callable[[], object]
+
+class Stop(Enum):
+    """Why detection stopped."""
+
+    SETTLED = "settled"
+    LEAK_SETTLED = "leak settled"  # an exact count (fds, threads, ...) leaks steadily: no need to go on
+    MAX_CYCLES = "max_cycles"
+    TIME_BUDGET = "time budget"
 
 
 @dataclass(frozen=True)
@@ -37,72 +42,70 @@ class Detection:
     samples: Samples
     judgements: dict[Resource, Tolerated]
     seconds: float
-    stopped: str
+    stop: Stop
+    stopped: str  # the same, in words: "file descriptors leak settled", "time budget (20 s)"
 
     @property
     def cycles(self) -> int:
         return self.samples.count - 1
 
 
-def run_cycle(cycle: Cycle, clear_caches: CacheClearer) -> None:
-    """One cycle, then empty known caches and collect garbage."""
-    cycle()
-    clear_caches()
-    gc.collect()
-
-
-def detect(
-    cycle: Cycle,
-    probes: tuple[Probe, ...],
-    settings: Settings,
-    state: ProcessState,
-    clear_caches: CacheClearer,
-) -> Detection:
+def detect(session: Session, probes: tuple[Probe, ...]) -> Detection:
     """Warm up, then sample ``probes`` (the dear ones every few cycles) until
     every resource is settled, ``max_cycles``, or the time budget."""
+    settings = session.settings
     warming = perf_counter()
     for done in range(settings.warmup):
-        run_cycle(cycle, clear_caches)
+        session.run_cycle()
         if perf_counter() - warming > settings.time_budget * WARMUP_SHARE and done >= 1:
             break  # a slow cycle: keep most of the budget for measuring
-    clear_caches.adopt_filling_caches()
-    state.freeze()  # what warm-up left behind, too
+    session.clear_caches.adopt_filling_caches()
+    session.state.freeze()  # what warm-up left behind, too
     samples = Samples(probes, settings.max_cycles + 1)
-    stopped = f"max_cycles ({settings.max_cycles})"
+    stop, settled_leak = Stop.MAX_CYCLES, None
     started = perf_counter()
     deadline = started + settings.time_budget
     samples.calibrate()  # a first, timed read of every probe: psutil settles lazily
-    run_cycle(cycle, clear_caches)  # settles what the first collection after freezing frees
+    session.run_cycle()  # settles what the first collection after freezing frees
     while True:  # the baseline is the first row, recorded by the same code as every other row
         samples.record()
         rows = samples.count  # cycles run + 1
         if rows > settings.min_cycles and rows % CHECK_EVERY == 1:
-            stop = _settled(judge_all(samples, settings, final=False))
-            if stop:
-                stopped = stop
+            settled = _settled(judge_all(samples, settings, final=False))
+            if settled is not None:
+                stop, settled_leak = settled
                 break
         if perf_counter() > deadline:
-            stopped = f"time budget ({settings.time_budget:g} s)"
+            stop = Stop.TIME_BUDGET
             break
         if samples.full:
             break
-        run_cycle(cycle, clear_caches)
+        session.run_cycle()
     seconds = perf_counter() - started
-    out_of_time = stopped.startswith("time budget")
-    min_cycles = MIN_CYCLES_WHEN_OUT_OF_TIME if out_of_time else settings.min_cycles
+    min_cycles = MIN_CYCLES_WHEN_OUT_OF_TIME if stop is Stop.TIME_BUDGET else settings.min_cycles
     judgements = judge_all(samples, settings, final=True, min_cycles=min_cycles)
-    return Detection(samples, judgements, seconds, stopped)
+    return Detection(samples, judgements, seconds, stop, _words(stop, settled_leak, settings))
 
 
-def _settled(judgements: dict[Resource, Tolerated]) -> str:
-    """Why detection can stop now, or "" to go on."""
+def _words(stop: Stop, settled_leak: Resource | None, settings: Settings) -> str:
+    if stop is Stop.LEAK_SETTLED and settled_leak is not None:
+        return f"{settled_leak.label} leak settled"
+    if stop is Stop.MAX_CYCLES:
+        return f"max_cycles ({settings.max_cycles})"
+    if stop is Stop.TIME_BUDGET:
+        return f"time budget ({settings.time_budget:g} s)"
+    return str(stop.value)
+
+
+def _settled(judgements: dict[Resource, Tolerated]) -> tuple[Stop, Resource | None] | None:
+    """Why detection can stop now (and the leak that settled it), or None to go on."""
     if all(t.judgement.settled for t in judgements.values()):
-        return "settled"
+        return Stop.SETTLED, None
     for resource, tolerated in judgements.items():
         judgement = tolerated.judgement
         if resource.exact and judgement.settled and judgement.verdict is Verdict.LEAK:
-            return f"{resource.label} leak settled"
-    return ""
+            return Stop.LEAK_SETTLED, resource
+    return None
 
 
 def judge_all(

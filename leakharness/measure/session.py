@@ -1,0 +1,31 @@
+"""One examination's running parts: the cycle, the process state it may change,
+the caches emptied between cycles, and the settings that bound it."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from leakharness.config import Settings
+from leakharness.measure.caches import CacheClearer
+from leakharness.measure.state import ProcessState
+
+Cycle = Callable[[], object]
+
+
+@dataclass
+class Session:
+    """Handed from detection to the locate phase, so that both repeat the
+    cycle the same way and restore the same state."""
+
+    cycle: Cycle
+    settings: Settings
+    state: ProcessState
+    clear_caches: CacheClearer = field(default_factory=CacheClearer)
+
+    def run_cycle(self) -> None:
+        """One cycle, then empty known caches and collect garbage."""
+        self.cycle()
+        self.clear_caches()
+        gc.collect()
