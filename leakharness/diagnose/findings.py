@@ -47,5 +47,14 @@ class Findings(Generic[T]):
         return {"items": [item.to_dict() for item in self.items], "notes": list(self.notes)}
 
 
+def type_name(obj: object) -> str:
+    """``module.Name`` of ``obj``'s type, as objgraph's type statistics
+    (``typestats(shortnames=False)``) spell it: growing types and holder
+    chains name a type the same way."""
+    kind = type(obj)
+    module = getattr(kind, "__module__", None)
+    return f"{module}.{kind.__name__}" if module else kind.__name__
+
+
 def frames_to_dict(frames: tuple[Frame, ...]) -> list[dict[str, object]]:
     return [frame.to_dict() for frame in frames]

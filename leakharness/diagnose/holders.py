@@ -13,20 +13,18 @@ frozen misses holders created before the freeze: search after thawing.
 
 from __future__ import annotations
 
-import gc
 import io
 import shutil
 import subprocess
 import sys
 import threading
 import types
-from collections.abc import Iterable
 from contextlib import redirect_stdout
 from pathlib import Path
 
 import objgraph
 
-from leakharness.diagnose.findings import Findings
+from leakharness.diagnose.findings import type_name
 from leakharness.diagnose.holder_steps import Holder, frame_locals, steps
 from leakharness.frames import Origin, origin
 
@@ -34,40 +32,6 @@ MAX_DEPTH = 12
 # Each visit is one gc.get_referrers scan of the whole heap: 2.3 ms at 100k objects
 # (measured), so a search that finds nothing stops within about half a second.
 MAX_VISITS = 200
-
-
-def type_names(obj: object) -> tuple[str, str]:
-    """``module.__name__`` (objgraph's ``typestats(shortnames=False)`` spelling)
-    and ``module.__qualname__``; they differ for nested classes."""
-    return _class_names(type(obj))
-
-
-def _class_names(cls: type) -> tuple[str, str]:
-    module = getattr(cls, "__module__", None)
-    prefix = f"{module}." if module else ""
-    return prefix + cls.__name__, prefix + cls.__qualname__
-
-
-def _of_type(objects: list[object], type_name: str) -> list[object]:
-    wanted = {cls for cls in set(map(type, objects)) if type_name in _class_names(cls)}
-    return [obj for obj in objects if type(obj) in wanted]
-
-
-def sample_of_type(type_name: str) -> list[object]:
-    """The live gc-tracked objects of ``type_name``, roughly oldest first.
-
-    New objects join the tail of generation 0 and survivors move on to older
-    generations, so generation 2, 1, 0 in turn is about allocation order. A
-    full collection (to drop garbage, which no root holds) merges and reorders
-    the generations, so the order is read before it, by id.
-    """
-    by_age = _of_type([obj for generation in (2, 1, 0) for obj in gc.get_objects(generation)], type_name)
-    ranks = {id(obj): rank for rank, obj in enumerate(by_age)}
-    del by_age  # garbage among them must be free to go
-    gc.collect()
-    alive = _of_type(gc.get_objects(), type_name)
-    alive.sort(key=lambda obj: ranks.get(id(obj), len(ranks)))
-    return alive
 
 
 def find_holder(objects_of_type: list[object], max_depth: int = MAX_DEPTH) -> Holder | None:
@@ -81,23 +45,7 @@ def find_holder(objects_of_type: list[object], max_depth: int = MAX_DEPTH) -> Ho
     chain = roots.chain(max_depth)
     if chain is None:
         return None
-    return Holder(steps(chain, roots.held), type_names(target)[0])
-
-
-def find_holders(names: Iterable[str], limit: int = 3, max_depth: int = MAX_DEPTH) -> Findings[Holder]:
-    """The holder of a sample of each of the first ``limit`` type names, with a
-    note for each type that has none and when a frozen heap hides holders."""
-    holders: list[Holder] = []
-    notes: list[str] = []
-    if gc.get_freeze_count():
-        notes.append(f"{gc.get_freeze_count()} objects frozen by gc.freeze() were not searched for holders")
-    for name in list(names)[:limit]:
-        holder = find_holder(sample_of_type(name), max_depth)
-        if holder is None:
-            notes.append(f"no holder of {name} found within {max_depth} references and {MAX_VISITS} objects")
-        else:
-            holders.append(holder)
-    return Findings(tuple(holders), tuple(notes))
+    return Holder(steps(chain, roots.held), type_name(target))
 
 
 def render_graph(obj: object, path: Path) -> Path | None:

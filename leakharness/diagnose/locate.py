@@ -20,6 +20,7 @@ from typing import NamedTuple
 
 import objgraph
 
+from leakharness.diagnose.findings import type_name
 from leakharness.frames import Frame, Origin, origin
 from leakharness.measure.session import Session
 
@@ -214,12 +215,6 @@ def _growing_lines(
                 )
             )
     return tuple(sorted(lines, key=lambda line: line.sort_key))
-
-
-def type_name(obj: object) -> str:
-    """``module.Name`` of ``obj``'s type, as objgraph's type statistics spell it."""
-    kind = type(obj)
-    return f"{kind.__module__}.{kind.__name__}"
 
 
 def _growing_types(session: Session, cycles: int) -> tuple[tuple[TypeGrowth, ...], dict[str, list[object]]]:
