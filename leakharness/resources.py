@@ -32,6 +32,12 @@ class Resource(Enum):
         return _FLOORS[self]
 
     @property
+    def band(self) -> float:
+        """Growth over any number of cycles that still counts as flat: the
+        amplitude of the counter's own noise."""
+        return _BANDS.get(self, 0.0)
+
+    @property
     def leak_span(self) -> int:
         """Cycles of steady growth needed before a leak is settled early."""
         return _LEAK_SPANS.get(self, 0)
@@ -81,15 +87,18 @@ _UNITS = {
     Resource.GARBAGE: "objects",
 }
 
-# RSS moves in pages and allocator arenas; growth below one page per cycle is
-# allocator noise (a clean numpy frame cycle moves RSS by 0 to 3 pages at random).
+# RSS moves in 4 KiB pages: a clean numpy frame cycle moves it by 0 to 3 pages
+# at random, so growth within 3 pages is noise however few cycles it spans
+# (the band), and slower creep than a quarter page per cycle is too (the
+# floor). A page kept per cycle then shows as 10 pages per window of 10
+# cycles, well clear of both; at a floor of one page it was judged clean.
 # Python objects over 512 bytes come from malloc, so the native heap echoes
 # container resizes: a hunted `with open` test grows it by 0 to 321 bytes per
 # cycle for its first 160 cycles, then by 8.
 _FLOORS = {
     Resource.HEAP: 0.0,
     Resource.OBJECTS: 0.0,
-    Resource.RSS: 4096.0,
+    Resource.RSS: 1024.0,
     Resource.NATIVE_HEAP: 128.0,
     Resource.FDS: 0.0,
     Resource.THREADS: 0.0,
@@ -97,6 +106,9 @@ _FLOORS = {
     Resource.CHILDREN: 0.0,
     Resource.GARBAGE: 0.0,
 }
+
+_PAGE = 4096
+_BANDS = {Resource.RSS: 3.0 * _PAGE}
 
 # Memory counters have bounded fills that outlast a short run (lru_cache's
 # default maxsize is 128; an interpreter table filled by hash slot took 1,500

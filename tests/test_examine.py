@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
 import functools
+import mmap
 import subprocess
 import sys
 from itertools import pairwise
@@ -80,6 +82,40 @@ def test_a_leak_every_fifth_cycle_is_a_leak() -> None:
     test = leakharness.check(cycle).tests[0]
     assert test.verdict is Verdict.LEAK
     assert test.result(Resource.OBJECTS).growth_per_cycle == pytest.approx(0.2, rel=0.1)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="libc mmap through ctypes")
+def test_a_page_mapped_and_touched_per_cycle_is_an_rss_leak() -> None:
+    libc = ctypes.CDLL(None)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_size_t,
+        ctypes.c_int,
+        ctypes.c_int,
+        ctypes.c_int,
+        ctypes.c_long,
+    ]
+    flags, protection = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, mmap.PROT_READ | mmap.PROT_WRITE
+
+    def cycle() -> None:  # never unmapped: only RSS sees it, neither malloc nor tracemalloc
+        address = libc.mmap(None, mmap.PAGESIZE, protection, flags, -1, 0)
+        ctypes.memset(address, 1, mmap.PAGESIZE)
+
+    test = leakharness.check(cycle).tests[0]
+    rss = test.result(Resource.RSS)
+    assert rss.verdict is Verdict.LEAK, rss
+    assert rss.growth_per_cycle == pytest.approx(mmap.PAGESIZE, rel=0.1)
+    assert test.result(Resource.HEAP).verdict is Verdict.CLEAN
+    assert test.result(Resource.NATIVE_HEAP).verdict is Verdict.CLEAN
+
+
+def test_a_page_mapped_and_unmapped_per_cycle_is_clean() -> None:
+    def cycle() -> None:
+        with mmap.mmap(-1, mmap.PAGESIZE) as page:
+            page[0] = 1
+
+    assert leakharness.check(cycle).tests[0].result(Resource.RSS).verdict is Verdict.CLEAN
 
 
 def test_garbage_cycles_are_clean() -> None:

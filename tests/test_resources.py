@@ -46,8 +46,10 @@ def test_labels_are_distinct() -> None:
     assert len({r.label for r in Resource}) == len(Resource)
 
 
-def test_rss_floor_is_one_page_and_counts_are_exact() -> None:
-    assert Resource.RSS.floor == 4096.0
+def test_rss_has_a_band_of_pages_and_counts_are_exact() -> None:
+    assert Resource.RSS.floor == 1024.0
+    assert Resource.RSS.band == 3 * 4096.0
+    assert {r for r in Resource if r.band} == {Resource.RSS}
     assert Resource.RSS.unit == "bytes"
     assert {r for r in Resource if r.exact} == {
         Resource.FDS,

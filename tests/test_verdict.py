@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import random
 from collections import deque
 from collections.abc import Sequence
 from itertools import accumulate
@@ -314,3 +315,56 @@ def test_no_net_growth_with_one_late_step_is_clean() -> None:
     judged = judge(series, allowed=128.0, min_cycles=10, unit="bytes")
     assert judged.verdict is Verdict.CLEAN
     assert judged.reason.startswith("no net growth over 11 cycles")
+
+
+PAGE = 4096
+RSS_FLOOR = 1024.0  # the RSS resource's floor and band, as detection passes them
+RSS_BAND = 3.0 * PAGE
+
+
+def page_noise(cycles: int, seed: int) -> list[float]:
+    """A level that wanders by 0 to 3 pages at random, as a clean cycle's RSS does."""
+    rng = random.Random(seed)
+    return [float(PAGE * rng.randint(0, 3)) for _ in range(cycles + 1)]
+
+
+@pytest.mark.parametrize(
+    ("name", "series", "verdict"),
+    [
+        ("a page every cycle", cumulative([PAGE] * 60), Verdict.LEAK),
+        ("a page every cycle, 200 cycles", cumulative([PAGE] * 200), Verdict.LEAK),
+        ("a page every other cycle", cumulative([PAGE, 0] * 30), Verdict.LEAK),
+        ("two pages every fourth cycle", cumulative([2 * PAGE, 0, 0, 0] * 15), Verdict.LEAK),
+        ("noise of 0-3 pages, seed 1", page_noise(60, 1), Verdict.CLEAN),
+        ("noise of 0-3 pages, seed 2", page_noise(60, 2), Verdict.CLEAN),
+        ("noise of 0-3 pages, seed 3, 400 cycles", page_noise(400, 3), Verdict.CLEAN),
+        ("20 pages then a plateau", cumulative([PAGE] * 20 + [0] * 40), Verdict.CLEAN),
+        ("a page every 5th cycle", cumulative([PAGE, 0, 0, 0, 0] * 12), Verdict.CLEAN),
+        ("flat", [0.0] * 61, Verdict.CLEAN),
+    ],
+)
+def test_page_sized_steps_are_judged_by_their_shape(name: str, series: list[float], verdict: Verdict) -> None:
+    judgement = judge(series, allowed=RSS_FLOOR, band=RSS_BAND, unit="bytes")
+    assert judgement.verdict is verdict, (name, judgement)
+    assert has_reason(judgement)
+
+
+def test_page_noise_stays_clean_over_many_seeds() -> None:
+    leaks = [
+        s
+        for s in range(200)
+        if judge(page_noise(60, s), allowed=RSS_FLOOR, band=RSS_BAND).verdict is Verdict.LEAK
+    ]
+    assert leaks == []
+
+
+def test_a_page_per_cycle_leaks_at_its_rate() -> None:
+    judgement = judge(cumulative([PAGE] * 60), allowed=RSS_FLOOR, band=RSS_BAND)
+    assert judgement.growth_per_cycle == PAGE
+    assert judgement.reason == "grew in all 6 windows of 10 cycles"
+
+
+def test_a_band_alone_keeps_short_windows_flat() -> None:
+    # windows of 3 cycles: 3 pages each is within the band, 4 are not
+    assert judge(cumulative([PAGE] * 9), allowed=0.0, band=RSS_BAND).verdict is Verdict.CLEAN
+    assert judge(cumulative([4 * PAGE / 3] * 9), allowed=0.0, band=RSS_BAND).verdict is Verdict.LEAK

@@ -5,6 +5,12 @@ every window; noise does not. CPython's refleak checker gives the shapes to
 beat: ``[3, 0, 0]``, ``[0, 1, 0]`` and ``[8, -8, 1]`` are noise, ``[5, 5, 6]``
 and ``[10, 1, 1]`` are leaks. Caches that fill up and stop (``deque(maxlen=32)``,
 a free list) grow in the early windows and are flat in the later ones.
+
+A counter that moves in steps (RSS moves in 4 KiB pages) also has a noise
+*band*: a window's growth within it is noise, however short the window. The
+per-cycle floor then only needs to cover slow creep, so a steady page per
+cycle (``[4096] * 60``: windows of 10 pages) is a leak, while the level
+wandering by 0 to 3 pages at random (windows within ±3 pages) stays clean.
 """
 
 from __future__ import annotations
@@ -76,6 +82,7 @@ def judge(
     values: Sequence[float],
     *,
     allowed: float = 0.0,
+    band: float = 0.0,
     min_cycles: int = 3,
     leak_span: int = 0,
     final: bool = True,
@@ -84,7 +91,8 @@ def judge(
     """Judge a series of samples taken after cycles 0..n (index 0 is the baseline).
 
     ``allowed`` is growth per cycle that still counts as flat (noise floor
-    plus tolerance). Growth in every window settles a leak only after
+    plus tolerance); ``band`` is growth per window, of any length, that still
+    counts as flat (a counter's noise amplitude). Growth in every window settles a leak only after
     ``leak_span`` cycles, so a cache that fills for longer than
     ``min_cycles`` can still show its plateau. Before ``final`` the
     judgement may be unsettled: run more cycles and ask again.
@@ -96,7 +104,8 @@ def judge(
     deltas = [float(b - a) for a, b in pairwise(values)]
     size = window_size(cycles)
     windows = window_growth(deltas, size)
-    grew = [g > allowed * size for g in windows]
+    floor = _Floor(allowed, band)
+    grew = [g > floor.over(size) for g in windows]
     settled_part = windows[1:] or windows
     tail = windows[len(windows) - max(1, len(windows) // 3) :]
     slope = sum(settled_part) / (len(settled_part) * size)
@@ -113,13 +122,13 @@ def judge(
             return Judgement(Verdict.INCONCLUSIVE, slope, total, reason, settled=False)
         settled = final or (cycles >= leak_span and not _declining(settled_part))
         return Judgement(Verdict.LEAK, slope, total, f"grew in all {span}", settled=settled)
-    if _flat(settled_part, size, allowed) or _flat(tail, size, allowed):
-        return Judgement(Verdict.CLEAN, 0.0, total, _clean_reason(total, allowed, cycles, tail, size, unit))
+    if _flat(settled_part, size, floor) or _flat(tail, size, floor):
+        return Judgement(Verdict.CLEAN, 0.0, total, _clean_reason(total, floor, cycles, tail, size, unit))
     if not final:
         return Judgement(Verdict.INCONCLUSIVE, slope, total, "still growing now and then", settled=False)
     if all(grew[1:]):
         return Judgement(Verdict.LEAK, slope, total, f"grew in the last {len(windows) - 1} of {span}")
-    if total <= allowed * cycles:
+    if total <= floor.over(cycles):
         return Judgement(
             Verdict.CLEAN, 0.0, total, f"no net growth over {cycles} cycles ({signed_amount(total, unit)})"
         )
@@ -157,8 +166,20 @@ def _declining(windows: Sequence[float]) -> bool:
     return 2 * sum(windows[-third:]) < sum(windows[:third])
 
 
-def _flat(windows: Sequence[float], size: int, allowed: float) -> bool:
-    return sum(windows) <= allowed * size * len(windows)
+@dataclass(frozen=True)
+class _Floor:
+    """Growth that counts as flat: ``per_cycle`` times the cycles, and never
+    less than the noise ``band``."""
+
+    per_cycle: float
+    band: float
+
+    def over(self, cycles: int) -> float:
+        return max(self.per_cycle * cycles, self.band)
+
+
+def _flat(windows: Sequence[float], size: int, floor: _Floor) -> bool:
+    return sum(windows) <= floor.over(size * len(windows))
 
 
 def _pending(total: float, cycles: int, min_cycles: int, final: bool) -> Judgement:
@@ -169,9 +190,9 @@ def _pending(total: float, cycles: int, min_cycles: int, final: bool) -> Judgeme
 
 
 def _clean_reason(
-    total: float, allowed: float, cycles: int, tail: Sequence[float], size: int, unit: str
+    total: float, floor: _Floor, cycles: int, tail: Sequence[float], size: int, unit: str
 ) -> str:
-    if total <= allowed * cycles:
+    if total <= floor.over(cycles):
         return f"no growth over {cycles} cycles"
     flat_for = len(tail) * size
     cycles_text = f"{flat_for} cycle{'s' if flat_for != 1 else ''}"

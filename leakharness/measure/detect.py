@@ -118,6 +118,7 @@ def judge_all(
         judgement = judge(
             series,
             allowed=resource.floor,
+            band=resource.band,
             min_cycles=settings.min_cycles if min_cycles is None else min_cycles,
             leak_span=min(resource.leak_span, settings.max_cycles),
             final=final,
