@@ -105,18 +105,24 @@ class Settings:
         return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
 
     @classmethod
-    def from_pyproject(cls, path: Path) -> Settings:
-        """Settings from the ``[tool.leakharness]`` table of ``path``, if any."""
+    def from_pyproject(cls, path: Path, *, required: bool = False) -> Settings:
+        """Settings from the ``[tool.leakharness]`` table of ``path``; the
+        defaults when it has none, unless the table is ``required``."""
+        table = _table(path)
+        if table is None:
+            if required:
+                raise LeakHarnessError(f"{path}: no [tool.leakharness] table")
+            return cls()
+        keys: dict[str, str] = {}
+        for key in table:
+            name = key.replace("-", "_")
+            if name in keys:
+                raise LeakHarnessError(
+                    f"{path} [tool.leakharness]: {keys[name]!r} and {key!r} name one setting"
+                )
+            keys[name] = key
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as err:
-            raise LeakHarnessError(f"cannot read settings from {path}: {err}") from err
-        tool = data.get("tool", {})
-        table = tool.get("leakharness", {}) if isinstance(tool, dict) else None
-        if not isinstance(table, dict):
-            raise LeakHarnessError(f"[tool.leakharness] in {path} must be a table")
-        try:
-            return cls().replace(**{k.replace("-", "_"): v for k, v in table.items()})
+            return cls().replace(**{name: table[key] for name, key in keys.items()})
         except LeakHarnessError as err:
             raise LeakHarnessError(f"{path} [tool.leakharness]: {err}") from err
 
@@ -124,13 +130,55 @@ class Settings:
 FIELD_NAMES = frozenset(f.name for f in fields(Settings))
 
 
+def require_settings(value: object, name: str = "settings") -> Settings:
+    """``value`` if it is a Settings; otherwise a one-line error that says what to pass."""
+    if not isinstance(value, Settings):
+        raise LeakHarnessError(
+            f"{name} must be a leakharness.Settings (got {value!r}); "
+            "single fields can be given as keywords, such as max_cycles=100"
+        )
+    return value
+
+
 def find_pyproject(start: Path) -> Path | None:
-    """The nearest pyproject.toml at or above ``start`` that has [tool.leakharness]."""
+    """The nearest pyproject.toml at or above ``start`` with a [tool.leakharness]
+    table. One that is not valid TOML is skipped, unless it names leakharness."""
     for folder in (start, *start.parents):
         candidate = folder / "pyproject.toml"
-        if candidate.is_file() and "[tool.leakharness]" in candidate.read_text(errors="replace"):
-            return candidate
+        if not candidate.is_file():
+            continue
+        try:
+            if _table(candidate) is not None:
+                return candidate
+        except LeakHarnessError:
+            if b"leakharness" in candidate.read_bytes():
+                raise
     return None
+
+
+def _table(path: Path) -> dict[str, Any] | None:
+    """The ``[tool.leakharness]`` table of a TOML file, None when it has none;
+    an unreadable file, text that is not UTF-8 or invalid TOML raise
+    LeakHarnessError naming the file (and, for TOML, the line)."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as err:
+        raise LeakHarnessError(f"cannot read settings from {path}: {err.strerror or err}") from err
+    except UnicodeDecodeError as err:
+        raise LeakHarnessError(
+            f"cannot read settings from {path}: not UTF-8 text (byte {err.start})"
+        ) from err
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise LeakHarnessError(f"cannot read settings from {path}: invalid TOML: {err}") from err
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise LeakHarnessError(f"{path}: [tool] must be a table")
+    table = tool.get("leakharness")
+    if table is not None and not isinstance(table, dict):
+        raise LeakHarnessError(f"{path}: [tool.leakharness] must be a table")
+    return table
 
 
 def _at_least(name: str, value: object, low: int, low_name: str | None = None) -> None:

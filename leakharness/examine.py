@@ -6,7 +6,7 @@ from contextlib import closing
 from dataclasses import dataclass, replace
 from time import perf_counter
 
-from leakharness.config import Settings
+from leakharness.config import Settings, require_settings
 from leakharness.diagnose.diagnosis import Diagnosis, Watch, diagnose
 from leakharness.diagnose.locate import Line, Location, locate, plan
 from leakharness.errors import LeakHarnessError
@@ -37,7 +37,7 @@ def examine(cycle: Cycle, settings: Settings | None = None, test_id: str = "") -
     propagate unchanged, after the process state has been restored."""
     if not callable(cycle):
         raise LeakHarnessError(f"cycle must be callable (got {cycle!r})")
-    settings = settings or Settings()
+    settings = Settings() if settings is None else require_settings(settings)
     started = perf_counter()
     run = _measure(cycle, settings)
     results = tuple(

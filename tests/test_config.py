@@ -266,3 +266,53 @@ def test_find_pyproject_ignores_folders_named_like_the_file(tmp_path: Path) -> N
     outer = write_pyproject(tmp_path, "[tool.leakharness]\n")
     (tmp_path / "pkg" / "pyproject.toml").mkdir(parents=True)
     assert find_pyproject(tmp_path / "pkg") == outer
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[tool]\nleakharness.max_cycles = 70\n",
+        "[ tool.leakharness ]\nmax_cycles = 70\n",
+        '[tool."leakharness"]\nmax_cycles = 70\n',
+        "[tool.leakharness]\n# a comment\nmax-cycles = 70\n",
+    ],
+)
+def test_every_toml_spelling_of_the_table_is_read(tmp_path: Path, body: str) -> None:
+    path = write_pyproject(tmp_path, body)
+    assert find_pyproject(tmp_path) == path
+    assert Settings.from_pyproject(path).max_cycles == 70
+
+
+def test_an_invalid_pyproject_naming_leakharness_is_an_error_with_its_line(tmp_path: Path) -> None:
+    write_pyproject(tmp_path, "[project]\nname = 'x'\n[tool.leakharness\nmax_cycles = 70\n")
+    with pytest.raises(LeakHarnessError, match=r"pyproject\.toml: invalid TOML: .*line 3"):
+        find_pyproject(tmp_path)
+
+
+def test_an_invalid_pyproject_of_someone_else_is_skipped(tmp_path: Path) -> None:
+    outer = write_pyproject(tmp_path, "[tool.leakharness]\nmax_cycles = 70\n")
+    inner = tmp_path / "sub"
+    inner.mkdir()
+    write_pyproject(inner, "[tool.other\n")
+    assert find_pyproject(inner) == outer
+
+
+def test_a_pyproject_that_is_not_utf8_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "pyproject.toml"
+    path.write_bytes(b"[tool.leakharness]\nignore = ['\xff\xfe']\n")
+    with pytest.raises(LeakHarnessError, match="not UTF-8"):
+        Settings.from_pyproject(path)
+    with pytest.raises(LeakHarnessError, match="not UTF-8"):
+        find_pyproject(tmp_path)
+
+
+def test_a_required_table_that_is_missing_is_an_error(tmp_path: Path) -> None:
+    path = write_pyproject(tmp_path, '[project]\nname = "x"\n')
+    with pytest.raises(LeakHarnessError, match=r"no \[tool\.leakharness\] table"):
+        Settings.from_pyproject(path, required=True)
+
+
+def test_two_spellings_of_one_key_are_an_error(tmp_path: Path) -> None:
+    path = write_pyproject(tmp_path, "[tool.leakharness]\nmax_cycles = 70\nmax-cycles = 8\n")
+    with pytest.raises(LeakHarnessError, match="'max_cycles' and 'max-cycles' name one setting"):
+        Settings.from_pyproject(path)

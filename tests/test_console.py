@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console, Group
+from rich.text import Text
 
 from leakharness.diagnose.locate import Line
 from leakharness.frames import Frame
@@ -14,6 +15,7 @@ from leakharness.report.console import (
     ASCII_BARS,
     BARS,
     Detail,
+    make_console,
     render_report,
     render_test,
     signed_amount,
@@ -268,3 +270,14 @@ def test_diagnosis_tables_render_holders_threads_fds_and_children(source: Path) 
     assert "hoard = [bytes(100)]" in row(text, "worker-1")  # the start line's source
     assert "AF_UNIX SOCK_STREAM (unnamed)" in row(text, "socket")
     assert "sleep 9" in row(text, "zombie")
+
+
+@pytest.mark.parametrize(("no_color", "styled"), [("1", False), ("", True)])
+def test_no_color_means_plain_text_on_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, no_color: str, styled: bool
+) -> None:
+    monkeypatch.setenv("NO_COLOR", no_color)
+    buffer = io.StringIO()
+    console = make_console(file=buffer, force_terminal=True, width=80)
+    console.print(Text("leak", style="bold red"), Text("note", style="dim"))
+    assert ("\x1b[" in buffer.getvalue()) is styled

@@ -172,3 +172,52 @@ def test_check_writable_reports_denied_access(tmp_path: Path, monkeypatch: pytes
     monkeypatch.setattr(json_report.os, "access", lambda path, mode: False)
     with pytest.raises(LeakHarnessError, match=r"folder .* is not writable"):
         check_writable(tmp_path / "report.json")
+
+
+def test_write_json_to_a_pipe_writes_directly(report: Report) -> None:
+    read_end, write_end = os.pipe()
+    try:
+        with open(read_end, "rb", closefd=False) as reader:
+            write_json(report, Path(f"/dev/fd/{write_end}"))
+            os.close(write_end)
+            write_end = -1
+            assert json.loads(reader.read())["schema"] == SCHEMA_VERSION
+    finally:
+        os.close(read_end)
+        if write_end >= 0:
+            os.close(write_end)
+
+
+def test_write_json_through_a_symlink_replaces_the_real_file(report: Report, tmp_path: Path) -> None:
+    real = tmp_path / "elsewhere" / "report.json"
+    real.parent.mkdir()
+    real.write_text("old", encoding="utf-8")
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    check_writable(link)
+    write_json(report, link)
+    assert link.is_symlink()
+    assert json.loads(real.read_text(encoding="utf-8"))["schema"] == SCHEMA_VERSION
+    assert names(real.parent) == ["report.json"]
+
+
+def test_a_new_report_follows_the_umask(report: Report, tmp_path: Path) -> None:
+    old = os.umask(0o077)
+    try:
+        write_json(report, tmp_path / "report.json")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "report.json").stat().st_mode & 0o777 == 0o600
+
+
+def test_an_existing_report_keeps_its_mode(report: Report, tmp_path: Path) -> None:
+    target = tmp_path / "report.json"
+    target.write_text("old", encoding="utf-8")
+    target.chmod(0o640)
+    write_json(report, target)
+    assert target.stat().st_mode & 0o777 == 0o640
+
+
+def test_check_writable_rejects_a_name_too_long(tmp_path: Path) -> None:
+    with pytest.raises(LeakHarnessError, match="too long"):
+        check_writable(tmp_path / ("r" * 300 + ".json"))

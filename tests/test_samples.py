@@ -5,6 +5,7 @@ from collections.abc import Callable, Sequence
 
 import pytest
 
+from leakharness.measure import samples as samples_module
 from leakharness.measure.samples import Samples
 from leakharness.resources import Resource
 
@@ -132,3 +133,18 @@ def test_allocation_check_sees_a_keeping_probe() -> None:
     for _ in range(5):
         samples.record()
     assert blocks_added(samples.record) - blocks_added(lambda: None) >= 50
+
+
+def test_a_huge_capacity_reserves_only_what_runs() -> None:
+    samples = Samples([ListProbe(Resource.HEAP, range(10))], capacity=10**11)
+    assert samples.capacity == 10**11
+    assert all(len(column) <= samples_module.PREALLOCATED for column in samples._columns)
+
+
+def test_storage_grows_past_the_preallocated_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(samples_module, "PREALLOCATED", 4)
+    samples = Samples([ListProbe(Resource.HEAP, range(100))], capacity=11)
+    while not samples.full:
+        samples.record()
+    assert samples.count == 11
+    assert samples.series(Resource.HEAP) == list(range(11))

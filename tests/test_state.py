@@ -82,3 +82,21 @@ def test_preserved_state_restores_on_error() -> None:
         raise RuntimeError
     assert gc.get_freeze_count() == 0
     assert not tracemalloc.is_tracing()
+
+
+def test_the_traceback_limit_is_restored_after_locating() -> None:
+    before = tracemalloc.get_traceback_limit()
+    report = leakharness.check(leaky, max_cycles=60)
+    assert report.leaked  # the locate phase traced with its own limit
+    assert tracemalloc.get_traceback_limit() == before
+    assert not tracemalloc.is_tracing()
+
+
+def test_a_cycle_that_stops_tracing_gets_a_clear_error() -> None:
+    def stops_tracing() -> None:
+        leaky()
+        tracemalloc.stop()
+
+    with pytest.raises(leakharness.LeakHarnessError, match=r"tracemalloc\.stop\(\)"):
+        leakharness.check(stops_tracing, max_cycles=60)
+    assert not tracemalloc.is_tracing()

@@ -121,3 +121,117 @@ def test_a_failing_class_fixture_makes_its_tests_errors(project: Path) -> None:
     (test,) = report.tests
     assert test.verdict is Verdict.ERROR
     assert "OSError: no database" in (test.error or "")
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+@pytest.fixture
+def forget_modules() -> Iterator[None]:
+    before = set(sys.modules)
+    yield
+    for name in set(sys.modules) - before:
+        del sys.modules[name]
+
+
+def test_two_files_with_one_name_in_two_folders_load_both(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forget_modules: None
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for folder in ("a", "b"):
+        _write(
+            tmp_path / folder / "test_same.py",
+            f"import unittest\n\nclass T(unittest.TestCase):\n    def test_{folder}(self):\n        pass\n",
+        )
+    names = [test.id().rsplit(".", 1)[-1] for test in load_tests(["a/test_same.py", "b/test_same.py"])]
+    assert names == ["test_a", "test_b"]
+
+
+def test_a_file_named_like_a_stdlib_module_loads_its_own_tests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forget_modules: None
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    _write(
+        tmp_path / "shadow" / "string.py",
+        "import unittest\n\nclass T(unittest.TestCase):\n    def test_mine(self):\n        pass\n",
+    )
+    (test,) = load_tests(["shadow/string.py"])
+    assert test.id().endswith("T.test_mine")
+    assert sys.modules["string"].__file__ != str(tmp_path / "shadow" / "string.py")
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("pkg.test_mod.helper", "is a function, not a test"),
+        ("pkg.test_mod.CONST", "is a int, not a test"),
+        ("pkg.test_mod.Plain", "is a type, not a test"),
+    ],
+)
+def test_an_id_that_names_no_test_is_an_error_and_calls_nothing(
+    project: Path, target: str, message: str
+) -> None:
+    with (project / "pkg" / "test_mod.py").open("a") as module:
+        module.write("\nCALLS = []\nCONST = 5\n\ndef helper():\n    CALLS.append(1)\n    return 42\n")
+        module.write("\nclass Plain:\n    pass\n")
+    with pytest.raises(LeakHarnessError, match=message):
+        load_tests([target])
+    assert sys.modules["pkg.test_mod"].CALLS == []
+
+
+@pytest.mark.parametrize("body", ["raise RuntimeError('package init boom')", "import sys; sys.exit(0)"])
+def test_a_dotted_target_in_a_package_whose_init_fails_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forget_modules: None, body: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    _write(tmp_path / "badpkg" / "__init__.py", body + "\n")
+    _write(tmp_path / "badpkg" / "test_x.py", "import unittest\n")
+    with pytest.raises(LeakHarnessError, match=r"cannot import target 'badpkg\.test_x'"):
+        load_tests(["badpkg.test_x"])
+
+
+def test_an_empty_target_is_an_error() -> None:
+    with pytest.raises(LeakHarnessError, match="must not be empty"):
+        load_tests([""])
+
+
+FIXTURES = """
+    import sys
+    import unittest
+
+    def setUpModule():
+        {module}
+
+    class T(unittest.TestCase):
+        @classmethod
+        def setUpClass(cls):
+            {klass}
+
+        def test_x(self):
+            pass
+"""
+
+
+@pytest.mark.parametrize(
+    ("module", "klass", "verdict", "text"),
+    [
+        ("raise unittest.SkipTest('no GPU')", "pass", Verdict.SKIPPED, "no GPU"),
+        ("pass", "raise unittest.SkipTest('no database')", Verdict.SKIPPED, "no database"),
+        ("pass", "sys.exit(0)", Verdict.ERROR, "SystemExit"),
+        ("sys.exit(3)", "pass", Verdict.ERROR, "SystemExit: 3"),
+    ],
+)
+def test_fixtures_that_skip_or_exit(
+    project: Path, module: str, klass: str, verdict: Verdict, text: str
+) -> None:
+    (project / "pkg" / "test_fix.py").write_text(textwrap.dedent(FIXTURES.format(module=module, klass=klass)))
+    try:
+        (test,) = hunt(load_tests(["pkg.test_fix"]), Settings(max_cycles=60)).tests
+    finally:
+        sys.modules.pop("pkg.test_fix", None)
+    assert test.verdict is verdict
+    assert text in (test.reason + (test.error or ""))

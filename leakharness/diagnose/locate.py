@@ -21,6 +21,7 @@ from typing import NamedTuple
 import objgraph
 
 from leakharness.diagnose.findings import type_name
+from leakharness.errors import LeakHarnessError
 from leakharness.frames import Frame, Origin, origin
 from leakharness.measure.session import Session
 
@@ -137,11 +138,11 @@ def locate(session: Session, planned: Plan, watch: AbstractContextManager[object
     with watch or nullcontext():  # only the traced cycles: the census must not count the watcher's notes
         for _ in range(planned.warmup):
             session.run_cycle()
-        snapshots = [_tallies(tracemalloc.take_snapshot())]
+        snapshots = [_tallies(_snapshot())]
         for _ in range(2):
             for _ in range(half):
                 session.run_cycle()
-            snapshots.append(_tallies(tracemalloc.take_snapshot()))
+            snapshots.append(_tallies(_snapshot()))
     first, middle, last = snapshots
     ignore = session.settings.ignore
     lines = [
@@ -150,6 +151,15 @@ def locate(session: Session, planned: Plan, watch: AbstractContextManager[object
     if any(line.in_user_code for line in lines):  # a leaked thread's own bootstrap frames say nothing
         lines = [line for line in lines if line.in_user_code]
     return Location(cycles=2 * half, lines=tuple(lines), types=types, samples=samples)
+
+
+def _snapshot() -> tracemalloc.Snapshot:
+    if not tracemalloc.is_tracing():
+        raise LeakHarnessError(
+            "the cycle called tracemalloc.stop(): the lines that leak cannot be located "
+            "(leave tracing to the harness while it runs)"
+        )
+    return tracemalloc.take_snapshot()
 
 
 def _ignored(file: str, patterns: tuple[str, ...]) -> bool:

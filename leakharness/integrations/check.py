@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from leakharness.config import Settings
+from leakharness.config import Settings, require_settings
 from leakharness.examine import examine
 from leakharness.report.model import Report
 
@@ -17,7 +17,8 @@ def check(cycle: Any, /, *args: Any, settings: Settings | None = None, **kwargs:
     configure the harness; the others are passed to the cycle. The report
     prints itself as rich tables; ``report.to_dict()`` is its JSON form.
     """
-    settings, kwargs = (settings or Settings()).split(kwargs)
+    base = Settings() if settings is None else require_settings(settings)
+    settings, kwargs = base.split(kwargs)
     bound = functools.partial(cycle, *args, **kwargs) if args or kwargs else cycle
     test = examine(bound, settings, test_id=_name(cycle))
     return Report(tests=(test,), settings=settings.to_dict(), seconds=test.seconds)

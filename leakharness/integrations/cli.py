@@ -19,7 +19,7 @@ from leakharness.config import Settings, find_pyproject
 from leakharness.errors import LeakHarnessError
 from leakharness.integrations.hunt import hunt
 from leakharness.integrations.targets import load_tests
-from leakharness.report.console import Detail, bars_for, render_report
+from leakharness.report.console import Detail, bars_for, make_console, render_report
 from leakharness.report.json_report import check_writable, write_json
 
 EXIT_CLEAN, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -114,10 +114,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    config = args.config or find_pyproject(Path.cwd())
     if args.config is not None and not args.config.is_file():
         raise LeakHarnessError(f"--config {args.config}: no such file")
-    settings = Settings.from_pyproject(config) if config else Settings()
+    if args.config is not None:
+        settings = Settings.from_pyproject(args.config, required=True)
+    else:
+        found = find_pyproject(Path.cwd())
+        settings = Settings.from_pyproject(found) if found else Settings()
     changes: dict[str, Any] = {}
     for option, name in (
         ("cycles", "max_cycles"),
@@ -132,8 +135,12 @@ def settings_from(args: argparse.Namespace) -> Settings:
             changes[name] = getattr(args, option)
     if args.cycles is not None and args.min_cycles is None and args.cycles < settings.min_cycles:
         changes["min_cycles"] = args.cycles
-    if args.resources:
-        changes["resources"] = [name for name in args.resources.split(",") if name.strip()]
+    if args.resources is not None:
+        changes["resources"] = [name.strip() for name in args.resources.split(",") if name.strip()]
+        if not changes["resources"]:
+            raise LeakHarnessError(f"--resources needs at least one resource name (got {args.resources!r})")
+    if not args.pattern.strip():
+        raise LeakHarnessError("--pattern must not be empty (got '')")
     if args.tolerance:
         changes["tolerances"] = {**settings.tolerances, **_tolerances("--tolerance", args.tolerance)}
     if args.warn:
@@ -159,7 +166,7 @@ def _tolerances(option: str, items: list[str]) -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    console = Console()
+    console = make_console()
     try:
         settings = settings_from(args)
         if args.json is not None:

@@ -14,11 +14,12 @@ import sys
 import traceback
 import unittest
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from time import perf_counter
 from typing import Any
 
 from leakharness.config import Settings
+from leakharness.errors import LeakHarnessError
 from leakharness.examine import examine
 from leakharness.integrations.testcase import LeakTestCase, RunContext
 from leakharness.judge.verdict import Verdict
@@ -84,6 +85,8 @@ def examine_test(test: unittest.TestCase, settings: Settings) -> list[TestReport
         return [examine(_cycle_of(test), settings, test_id=test.id())]
     except TestFailed as failed:
         return [TestReport(test.id(), Verdict.ERROR, reason="failed on a repeated cycle", error=failed.text)]
+    except LeakHarnessError as err:
+        return [TestReport(test.id(), Verdict.ERROR, reason=str(err))]
 
 
 def _runs_as_written(test: unittest.TestCase) -> bool:
@@ -160,13 +163,14 @@ def _renamed(report: TestReport, test_id: str, index: int) -> TestReport:
 
 class _Fixtures:
     """Runs setUpModule/setUpClass once before a class's first test and the
-    matching teardowns after its last, as unittest's suite does."""
+    matching teardowns after its last, as unittest's suite does. A fixture
+    that raises SkipTest skips the tests it serves."""
 
     def __init__(self) -> None:
         self._class: type | None = None
         self._module: str | None = None
-        self._class_error: str | None = None
-        self._module_error: str | None = None
+        self._class_outcome: _Outcome | None = None
+        self._module_outcome: _Outcome | None = None
 
     def enter(self, test: unittest.TestCase) -> TestReport | None:
         cls = type(test)
@@ -174,45 +178,58 @@ class _Fixtures:
             self._leave_class()
             self._leave_module()
             self._module = cls.__module__
-            self._module_error = _call(sys.modules.get(self._module), "setUpModule")
+            self._module_outcome = _call(sys.modules.get(self._module), "setUpModule")
         if cls is not self._class:
             self._leave_class()
             self._class = cls
-            if not getattr(cls, "__unittest_skip__", False):
-                self._class_error = _call(cls, "setUpClass")
+            if not getattr(cls, "__unittest_skip__", False) and self._module_outcome is None:
+                self._class_outcome = _call(cls, "setUpClass")
         if getattr(cls, "__unittest_skip__", False):
             why = getattr(cls, "__unittest_skip_why__", "")
             return TestReport(test.id(), Verdict.SKIPPED, reason=f"class skipped: {why}")
-        error = self._module_error or self._class_error
-        if error:
-            return TestReport(test.id(), Verdict.ERROR, reason="a fixture failed", error=error)
-        return None
+        outcome = self._module_outcome or self._class_outcome
+        if outcome is None:
+            return None
+        if outcome.skipped:
+            return TestReport(test.id(), Verdict.SKIPPED, reason=f"skipped by a fixture: {outcome.text}")
+        return TestReport(test.id(), Verdict.ERROR, reason="a fixture failed", error=outcome.text)
 
     def close(self) -> None:
         self._leave_class()
         self._leave_module()
 
     def _leave_class(self) -> None:
-        if self._class is not None and not self._class_error:
+        if self._class is not None and self._class_outcome is None and self._module_outcome is None:
             if not getattr(self._class, "__unittest_skip__", False):
                 _call(self._class, "tearDownClass")
                 _call(self._class, "doClassCleanups")
-        self._class, self._class_error = None, None
+        self._class, self._class_outcome = None, None
 
     def _leave_module(self) -> None:
-        if self._module is not None and not self._module_error:
+        if self._module is not None and self._module_outcome is None:
             _call(sys.modules.get(self._module), "tearDownModule")
-            unittest.case.doModuleCleanups()
-        self._module, self._module_error = None, None
+            _call(unittest.case, "doModuleCleanups")
+        self._module, self._module_outcome = None, None
 
 
-def _call(owner: Any, name: str) -> str | None:
-    """Call ``owner.name()`` if it exists; the formatted traceback if it raises."""
+@dataclass(frozen=True)
+class _Outcome:
+    """How a fixture that did not simply return ended."""
+
+    skipped: bool
+    text: str  # the skip's reason, or the formatted traceback
+
+
+def _call(owner: Any, name: str) -> _Outcome | None:
+    """Call ``owner.name()`` if it exists; how it ended, unless it returned.
+    SystemExit is a failure too: a fixture must not end the whole run."""
     function = getattr(owner, name, None)
     if function is None:
         return None
     try:
         function()
-    except Exception:
-        return traceback.format_exc()
+    except unittest.SkipTest as skip:
+        return _Outcome(skipped=True, text=str(skip))
+    except (Exception, SystemExit):
+        return _Outcome(skipped=False, text=traceback.format_exc())
     return None

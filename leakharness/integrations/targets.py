@@ -26,6 +26,8 @@ def load_tests(targets: list[str], pattern: str = "test*.py") -> list[Test]:
     _ensure_on_path(os.getcwd())
     tests: list[Test] = []
     for target in targets:
+        if not target.strip():
+            raise LeakHarnessError("a target must not be empty (got '')")
         found = list(iterate(_load(target, pattern)))
         if not found:
             raise LeakHarnessError(f"no tests found in {target!r}")
@@ -70,11 +72,56 @@ def _package_root(folder: Path) -> Path:
 
 
 def _import_file(path: Path) -> ModuleType:
+    """The module of a test file. When its name is taken by another module (a
+    second ``test_same.py`` in another folder, a file named like a stdlib
+    module), the file is loaded from its location under a name that says where
+    it lives instead of silently running the other module's tests."""
     path = path.resolve()
     root = _package_root(path.parent)
-    parts = path.with_suffix("").relative_to(root).parts
+    name = ".".join(path.with_suffix("").relative_to(root).parts)
     _ensure_on_path(str(root))
-    return _import(".".join(parts), str(path))
+    if _is_free(name, path):
+        return _import(name, str(path))
+    return _import_location(_unique_name(path), path)
+
+
+def _is_free(name: str, path: Path) -> bool:
+    """``name`` is unused, or already names the module of ``path``."""
+    module = sys.modules.get(name)
+    if module is None:
+        return name.split(".")[0] not in sys.stdlib_module_names
+    file = getattr(module, "__file__", None)
+    return file is not None and Path(file).resolve() == path
+
+
+def _unique_name(path: Path) -> str:
+    """A dotted name from the path below the working folder (``a.test_same``),
+    made unique if need be."""
+    try:
+        parts = path.with_suffix("").relative_to(Path.cwd().resolve()).parts
+    except ValueError:
+        parts = path.with_suffix("").parts[-2:]
+    base = ".".join(part.replace(".", "_") for part in parts)
+    name, number = base, 2
+    while name in sys.modules or name.split(".")[0] in sys.stdlib_module_names:
+        name, number = f"{base}_{number}", number + 1
+    return name
+
+
+def _import_location(name: str, path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise LeakHarnessError(f"cannot import target {str(path)!r}: not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException as err:
+        del sys.modules[name]
+        if isinstance(err, KeyboardInterrupt):
+            raise
+        raise LeakHarnessError(f"cannot import target {str(path)!r}: {_last_line(err)}") from err
+    return module
 
 
 def _load_name(loader: unittest.TestLoader, name: str) -> unittest.TestSuite:
@@ -86,7 +133,24 @@ def _load_name(loader: unittest.TestLoader, name: str) -> unittest.TestSuite:
             obj = getattr(obj, attribute)
     except AttributeError as err:
         raise LeakHarnessError(f"cannot find target {name!r}: {err}") from err
-    return loader.loadTestsFromName(name) if attributes else loader.loadTestsFromModule(module)
+    if not attributes:
+        return loader.loadTestsFromModule(module)
+    if not _names_tests(obj, len(attributes)):
+        raise LeakHarnessError(
+            f"target {name!r} is a {type(obj).__name__}, not a test: "
+            "name a module, a TestCase class or a test method"
+        )
+    return loader.loadTestsFromName(name)
+
+
+def _names_tests(obj: object, depth: int) -> bool:
+    """A TestCase class, a method of one (two names deep), a suite, or a
+    module: what unittest loads without calling anything of the user's."""
+    if isinstance(obj, type):
+        return issubclass(obj, unittest.TestCase)
+    if isinstance(obj, (ModuleType, unittest.TestSuite)):
+        return True
+    return depth >= 2 and callable(obj) and hasattr(obj, "__qualname__") and "." in obj.__qualname__
 
 
 def _split_importable(name: str) -> tuple[str, list[str]]:
@@ -95,9 +159,13 @@ def _split_importable(name: str) -> tuple[str, list[str]]:
     for end in range(len(parts), 0, -1):
         candidate = ".".join(parts[:end])
         try:
-            found = importlib.util.find_spec(candidate)
+            found = importlib.util.find_spec(candidate)  # imports the parent packages
         except (ImportError, ValueError):
             found = None
+        except BaseException as err:  # a package's __init__ may raise anything, even SystemExit
+            if isinstance(err, KeyboardInterrupt):
+                raise
+            raise LeakHarnessError(f"cannot import target {name!r}: {_last_line(err)}") from err
         if found is not None:
             return candidate, parts[end:]
     raise LeakHarnessError(f"cannot import target {name!r}: no module named {parts[0]!r}")
@@ -109,8 +177,11 @@ def _import(module_name: str, shown: str) -> ModuleType:
     except BaseException as err:  # a target's import may raise anything, even SystemExit
         if isinstance(err, KeyboardInterrupt):
             raise
-        last = traceback.format_exception_only(type(err), err)[-1].strip()
-        raise LeakHarnessError(f"cannot import target {shown!r}: {last}") from err
+        raise LeakHarnessError(f"cannot import target {shown!r}: {_last_line(err)}") from err
+
+
+def _last_line(err: BaseException) -> str:
+    return traceback.format_exception_only(type(err), err)[-1].strip()
 
 
 def _ensure_on_path(folder: str) -> None:

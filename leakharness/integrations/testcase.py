@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from leakharness.config import FIELD_NAMES, Settings, find_pyproject
+from leakharness.config import FIELD_NAMES, Settings, find_pyproject, require_settings
 from leakharness.errors import LeakError, LeakHarnessError, LeakWarning
 from leakharness.examine import examine
 from leakharness.judge.verdict import Verdict
@@ -47,7 +47,10 @@ def _default_settings(context: RunContext | None) -> Settings:
 def class_settings(cls: type, context: RunContext | None = None) -> Settings:
     """Settings from ``leak_settings`` and ``leak_<field>`` class attributes, over
     the run's defaults (the CLI's options, else ``[tool.leakharness]``)."""
-    base = getattr(cls, "leak_settings", None) or _default_settings(context)
+    declared = getattr(cls, "leak_settings", None)
+    if declared is not None:
+        require_settings(declared, f"{cls.__qualname__}.leak_settings")
+    base = declared or _default_settings(context)
     overrides = {
         name: getattr(cls, f"leak_{name}")
         for name in FIELD_NAMES

@@ -2,7 +2,10 @@
 
 Storing a sample writes a C integer into an ``array.array`` that was sized
 before the first cycle, so the bookkeeping allocates nothing per cycle and
-an empty cycle measures exactly zero growth.
+an empty cycle measures exactly zero growth. Storage for a huge ``max_cycles``
+grows with what runs: ``PREALLOCATED`` rows first (every default run fits),
+then doubling, so ``--cycles 10000000 --time-budget 2`` does not reserve a
+gigabyte before its first cycle.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from time import perf_counter
 from leakharness.measure.probes import Probe, stride_for
 from leakharness.resources import Resource
 
+PREALLOCATED = 4096
+
 
 class Samples:
     """Samples of each probe after cycle 0 (the baseline) up to ``capacity - 1``."""
@@ -21,19 +26,31 @@ class Samples:
     def __init__(self, probes: Sequence[Probe], capacity: int) -> None:
         self.probes = tuple(probes)
         self.count = 0
-        self._columns = tuple(array("q", bytes(8 * capacity)) for _ in self.probes)
+        self.capacity = capacity
+        allocated = min(capacity, PREALLOCATED)
+        self._columns = tuple(array("q", bytes(8 * allocated)) for _ in self.probes)
         self._pairs = tuple(zip(self.probes, self._columns, strict=True))
         self._reads = tuple((probe, column, 1) for probe, column in self._pairs)
         # Row numbers made up front: past 256, ints are new objects each time.
-        self._rows = list(range(capacity + 1))
+        self._rows = list(range(allocated + 1))
 
     def record(self) -> None:
         """Read every probe into the next row; a probe with a stride of k is
         read on every k-th row and holds its last value in between."""
         row = self.count
+        if row + 1 >= len(self._rows) and row < self.capacity:
+            self._grow()
         for probe, column, stride in self._reads:
             column[row] = probe.sample() if row % stride == 0 else column[row - 1]
         self.count = self._rows[row + 1]
+
+    def _grow(self) -> None:
+        """Double the storage, up to ``capacity`` (a one-off step, never a trend)."""
+        allocated = len(self._rows) - 1
+        more = min(allocated, self.capacity - allocated)
+        for column in self._columns:
+            column.frombytes(bytes(8 * more))
+        self._rows.extend(range(allocated + 1, allocated + more + 1))
 
     def calibrate(self) -> tuple[int, ...]:
         """Time one read of every probe (kept as nothing), and from then on read
@@ -45,10 +62,6 @@ class Samples:
             strides.append(stride_for(perf_counter() - started))
         self._reads = tuple((p, c, s) for (p, c), s in zip(self._pairs, strides, strict=True))
         return tuple(strides)
-
-    @property
-    def capacity(self) -> int:
-        return len(self._columns[0]) if self._columns else 0
 
     @property
     def full(self) -> bool:

@@ -15,6 +15,7 @@ class ProcessState:
         self.gc_enabled = gc.isenabled()
         self.gc_threshold = gc.get_threshold()
         self.was_tracing = tracemalloc.is_tracing()
+        self.traceback_limit = tracemalloc.get_traceback_limit()
         self.froze = False
 
     def freeze(self) -> bool:
@@ -39,8 +40,13 @@ class ProcessState:
         if self.froze:
             gc.unfreeze()
             self.froze = False
-        if tracemalloc.is_tracing() and not self.was_tracing:
-            tracemalloc.stop()
+        if not self.was_tracing:
+            if tracemalloc.is_tracing():
+                tracemalloc.stop()
+            if tracemalloc.get_traceback_limit() != self.traceback_limit:
+                # start() is the only setter of the limit; stopping again drops its traces
+                tracemalloc.start(self.traceback_limit)
+                tracemalloc.stop()
         gc.set_threshold(*self.gc_threshold)
         (gc.enable if self.gc_enabled else gc.disable)()
 

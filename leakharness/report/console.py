@@ -7,6 +7,7 @@ Every user-supplied string (paths, source lines, reasons) is wrapped in
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Iterable, Iterator, Sequence
 from enum import Enum
 from typing import TYPE_CHECKING, Any
@@ -263,6 +264,14 @@ def render_report(
         yield Group(*render_test(test, detail, bars))
         yield Text("")
     yield summary_line(report)
+
+
+def make_console(**options: Any) -> Console:
+    """The console a run prints to. ``NO_COLOR`` (set and not empty) means
+    plain text: no colour, and no bold or dim either."""
+    if os.environ.get("NO_COLOR"):
+        options.setdefault("color_system", None)
+    return Console(**options)
 
 
 def bars_for(console: Console) -> str:
