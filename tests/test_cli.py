@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -237,3 +239,83 @@ def test_doctests_and_function_test_cases_are_hunted(tmp_path: Path) -> None:
     verdicts = {t["id"].rsplit(".", 1)[-1]: t["verdict"] for t in run.report["tests"]}
     assert set(verdicts.values()) == {"clean"}, verdicts
     assert "double" in verdicts and len(verdicts) == 3
+
+
+ON_A_TERMINAL = """\
+import os
+import threading
+import time
+import unittest
+
+_kept = []
+
+
+class OnATerminal(unittest.TestCase):
+    def test_leaky_slow(self):
+        time.sleep(0.003)  # time for a display thread to draw, were one running
+        _kept.append([object() for _ in range(20)])  # leak
+
+    def test_records_threads(self):
+        with open(os.environ["THREADS_SEEN"], "a") as seen:
+            seen.writelines(f"{type(t).__module__}\\n" for t in threading.enumerate())
+"""
+
+
+def _frames_of(test: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every frame a test's report names: lines, their tracebacks, and where
+    threads were started and descriptors opened."""
+    found: list[dict[str, Any]] = []
+    for line in test["lines"]:
+        found += [line, *line["traceback"], *([line["inside"]] if line["inside"] else [])]
+    for group in (*test["diagnosis"]["threads"], *test["diagnosis"]["fds"]):
+        example = group["example"]
+        found += [*example.get("start_stack", []), *example.get("created", [])]
+        found += [example["inside"]] if example["inside"] else []
+    return found
+
+
+@pytest.mark.skipif(os.name != "posix", reason="pseudo-terminals are POSIX")
+def test_on_a_terminal_the_report_names_no_harness_frame(tmp_path: Path) -> None:
+    """Under a pseudo-terminal the progress bar is on; nothing of the harness
+    or of rich may be reported as a site."""
+    import pty
+    import select
+
+    (tmp_path / "on_a_terminal.py").write_text(ON_A_TERMINAL)
+    report = tmp_path / "r.json"
+    leader, follower = pty.openpty()
+    seen = tmp_path / "threads.txt"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "TERM": "xterm",
+        "COLUMNS": "100",
+        "THREADS_SEEN": str(seen),
+    }
+    env.pop("NO_COLOR", None)
+    command = [sys.executable, "-m", "leakharness", "on_a_terminal.py", "--json", str(report)]
+    with subprocess.Popen(command, cwd=tmp_path, stdout=follower, stderr=follower, env=env) as proc:
+        os.close(follower)
+        shown = b""
+        while True:  # read the terminal, or the child blocks on a full one
+            ready, _, _ = select.select([leader], [], [], 1.0)
+            try:
+                chunk = os.read(leader, 65536) if ready else b""
+            except OSError:  # the child closed its end
+                break
+            shown += chunk
+            if not chunk and proc.poll() is not None:
+                break
+    os.close(leader)
+    assert proc.returncode == 1, shown.decode(errors="replace")
+    assert b"\x1b[" in shown  # it was drawn as on a terminal
+    assert not [
+        name for name in seen.read_text().split() if name.startswith("rich")
+    ]  # no drawing while tests run
+    tests = {t["id"].rsplit(".", 1)[-1]: t for t in json.loads(report.read_text())["tests"]}
+    assert tests["test_leaky_slow"]["verdict"] == "leak"
+    frames = [frame for test in tests.values() for frame in _frames_of(test)]
+    assert frames, tests
+    harness = str(ROOT / "leakharness")
+    assert not [f for f in frames if f["file"].startswith(harness) or f"{os.sep}rich{os.sep}" in f["file"]]
+    assert {f["origin"] for f in frames} <= {"project", "library", "stdlib"}

@@ -281,3 +281,20 @@ def test_no_color_means_plain_text_on_a_terminal(
     console = make_console(file=buffer, force_terminal=True, width=80)
     console.print(Text("leak", style="bold red"), Text("note", style="dim"))
     assert ("\x1b[" in buffer.getvalue()) is styled
+
+
+def test_a_project_line_names_the_library_line_beneath_it(source: Path) -> None:
+    from leakharness.diagnose.diagnosis import Diagnosis, Group
+    from leakharness.diagnose.threads import ThreadInfo
+
+    library = source.parent / "libs" / "json.py"
+    library.parent.mkdir()
+    library.write_text("\n" * 102 + "    chunks.append(text)\n", encoding="utf-8")
+    inside = Frame(str(library), 103)
+    line = Line(str(source), 3, 1536.0, 1.0, traceback=(Frame(str(source), 3),), inside=inside)
+    thread = ThreadInfo("feeder", 1, True, "queues._feed", (Frame(str(source), 3),), inside=inside)
+    report = leak_report(source, lines=(line,), diagnosis=Diagnosis(threads=(Group(1, thread),)))
+    text = render(report, width=140)
+    assert "in libs/json.py:103" in row(text, "+1.5 KiB")
+    assert "in libs/json.py:103" in row(text, "feeder")
+    assert "libs/json.py:103  chunks.append(text)" in text  # first in the traceback, dimmed

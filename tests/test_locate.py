@@ -1,58 +1,26 @@
-"""Charging allocations to lines: the innermost user frame, harness frames dropped."""
+"""Charging allocations to lines: the innermost project frame, library lines beneath it merged."""
 
 from __future__ import annotations
 
+import importlib
 import os
+import sys
 import tracemalloc
+from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
-import leakharness
+from leakharness import frames
 from leakharness.config import Settings
 from leakharness.diagnose import locate as locate_module
 from leakharness.diagnose.locate import Line, Plan, locate
-from leakharness.frames import Origin, origin
 from leakharness.measure.session import Session as LocateSession
 from leakharness.measure.state import preserved_state
 
-HARNESS = str(Path(leakharness.__file__).parent / "measure" / "detect.py")
 STDLIB = os.__file__
 USER = __file__
-
-
-def frames(*places: tuple[str, int]) -> tracemalloc.Traceback:
-    """A tracemalloc traceback of ``places``, given innermost first."""
-    return tracemalloc.Traceback(tuple(places))
-
-
-def test_origin_of_files() -> None:
-    assert origin(HARNESS) is Origin.HARNESS
-    assert origin(STDLIB) is Origin.STDLIB
-    assert origin("<frozen importlib._bootstrap>") is Origin.STDLIB
-    assert origin(USER) is Origin.USER
-    assert origin("/opt/venv/lib/python3.11/site-packages/pkg/mod.py") is Origin.USER
-
-
-def test_the_innermost_user_frame_is_charged() -> None:
-    site, user, traceback = locate_module._site(frames((STDLIB, 10), (USER, 20), (USER, 30), (HARNESS, 40)))
-    assert site == (USER, 20) and user
-    assert [line for _, line in traceback] == [20, 30]
-
-
-def test_unittest_frames_next_to_the_harness_are_trimmed() -> None:
-    _, _, traceback = locate_module._site(frames((USER, 20), (STDLIB, 99), (HARNESS, 40)))
-    assert [line for _, line in traceback] == [20]
-
-
-def test_the_harness_own_allocations_are_dropped() -> None:
-    assert locate_module._site(frames((HARNESS, 1), (USER, 2))) is None
-    assert locate_module._site(frames((STDLIB, 5), (HARNESS, 1))) is None
-
-
-def test_stdlib_only_traces_are_kept_but_marked() -> None:
-    site, user, _ = locate_module._site(frames((STDLIB, 5), (STDLIB, 6)))
-    assert site == (STDLIB, 5) and not user
 
 
 def test_steady_user_lines_rank_first() -> None:
@@ -111,3 +79,49 @@ def test_locate_plans_fit_the_time_budget(
     seconds_per_cycle: float, budget: float, expected: tuple[int, int] | None
 ) -> None:
     assert locate_module.plan(20, 5, seconds_per_cycle, budget) == expected
+
+
+# Ten library lines under one project call ----------------------------------
+
+LIBRARY_SOURCE = "_kept = []\n\n\ndef remember():\n" + "".join(
+    f"    _kept.append(bytearray({100 * n}))\n" for n in range(1, 11)
+)
+
+
+@pytest.fixture
+def fake_library(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
+    """A module in a folder that ``frames`` counts as installed libraries."""
+    folder = tmp_path / "libs"
+    folder.mkdir()
+    (folder / "fakelib.py").write_text(LIBRARY_SOURCE)
+    monkeypatch.setattr(frames, "_LIBRARIES", (str(folder.resolve()) + os.sep,))
+    monkeypatch.syspath_prepend(str(folder))
+    frames.origin.cache_clear()
+    try:
+        yield importlib.import_module("fakelib")
+    finally:
+        sys.modules.pop("fakelib", None)
+        monkeypatch.undo()
+        frames.origin.cache_clear()
+
+
+def test_a_leak_through_ten_library_lines_is_one_row_at_the_project_call(fake_library: ModuleType) -> None:
+    library_file = fake_library.__file__
+    assert library_file is not None and frames.origin(library_file) is frames.Origin.LIBRARY
+
+    def cycle() -> None:
+        fake_library.remember()  # CALL
+
+    with preserved_state() as state:
+        state.freeze()
+        location = locate(LocateSession(cycle, Settings(), state), Plan(12, 2))
+    call = next(n for n, text in enumerate(Path(__file__).read_text().splitlines(), 1) if "# CALL" in text)
+    assert [(line.file, line.line) for line in location.lines] == [(__file__, call)]
+    row = location.lines[0]
+    assert row.in_user_code and row.inside is not None
+    assert row.inside.file == library_file and row.inside.origin is frames.Origin.LIBRARY
+    assert 5 <= row.inside.line <= 14  # one of the ten lines: the biggest part's
+    assert row.count_per_cycle >= 10
+    assert row.size_per_cycle >= sum(100 * n for n in range(1, 11))
+    assert row.to_dict()["inside"]["origin"] == "library"
+    assert row.traceback[0] == frames.Frame(__file__, call)

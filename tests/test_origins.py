@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -19,10 +20,10 @@ import pytest
 
 from leakharness.diagnose import fds as fd_origins
 from leakharness.diagnose.children import ChildInfo, ChildStatus, child_pids, children
-from leakharness.diagnose.fds import FdKind, OpenOrigins, describe_fds, fd_creation_sites, open_fds
+from leakharness.diagnose.fds import FdKind, describe_fds, fd_creation_sites, open_fds
 from leakharness.diagnose.findings import Findings
 from leakharness.diagnose.threads import ThreadOrigins, leaked_threads, thread_idents
-from leakharness.frames import Origin, origin
+from leakharness.frames import Origin
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="file descriptors are POSIX")
 
@@ -65,14 +66,33 @@ def test_a_started_thread_is_listed_with_where_it_was_started(stop: threading.Ev
         assert threading.Thread.start is not original
         threading.Thread(target=idle, args=(stop,), name="leaky", daemon=True).start()  # START
     assert threading.Thread.start is original
-    found = watching.leaked_threads(before)
+    found = leaked_threads(before, watching)
     assert [(t.name, t.daemon, t.target) for t in found] == [("leaky", True, f"{__name__}.idle")]
     first = found[0].start_stack[0]
     assert (Path(first.file).name, first.line) == (Path(__file__).name, marked_line("START"))
     assert first.source.startswith("threading.Thread(target=idle")
-    assert all(
-        f.file != threading.__file__ and origin(f.file) is not Origin.HARNESS for f in found[0].start_stack
-    )
+    assert first.origin is Origin.PROJECT
+    assert all(f.origin is not Origin.HARNESS for f in found[0].start_stack)
+    assert found[0].inside is None  # started from the test's own line, not from a library
+
+
+def test_a_queue_feeder_thread_is_charged_to_the_line_that_put() -> None:
+    import multiprocessing
+
+    before = thread_idents()
+    queue: multiprocessing.Queue[int] = multiprocessing.Queue()
+    try:
+        with ThreadOrigins() as watching:
+            queue.put(1)  # PUT
+        found = [t for t in leaked_threads(before, watching) if t.name == "QueueFeederThread"]
+    finally:
+        queue.close()
+        queue.join_thread()
+    assert len(found) == 1
+    first, inside = found[0].start_stack[0], found[0].inside
+    assert (first.file, first.line) == (__file__, marked_line("PUT"))
+    assert inside is not None and inside.file == multiprocessing.queues.__file__
+    assert inside.origin is Origin.STDLIB and found[0].to_dict()["inside"]["origin"] == "stdlib"
 
 
 def test_a_joined_thread_is_not_listed(stop: threading.Event) -> None:
@@ -82,7 +102,7 @@ def test_a_joined_thread_is_not_listed(stop: threading.Event) -> None:
         worker.start()
     stop.set()
     worker.join()
-    assert len(watching.leaked_threads(before)) == 0
+    assert len(leaked_threads(before, watching)) == 0
 
 
 def test_start_is_restored_when_the_block_raises() -> None:
@@ -106,13 +126,26 @@ def test_thread_info_repr_and_dict(stop: threading.Event) -> None:
     before = thread_idents()
     with ThreadOrigins() as watching:
         threading.Thread(target=idle, args=(stop,), name="leaky", daemon=True).start()
-    info = watching.leaked_threads(before)[0]
+    info = leaked_threads(before, watching)[0]
     assert repr(info).startswith(f"<ThreadInfo 'leaky' daemon target={__name__}.idle started at ")
     data = json.loads(json.dumps(info.to_dict()))
     assert data["name"] == "leaky" and data["daemon"] is True and data["start_stack"][0]["line"] > 0
 
 
 # File descriptors ---------------------------------------------------------
+
+
+@contextlib.contextmanager
+def tracing() -> Iterator[None]:
+    """tracemalloc on for the block, as the locate phase has it (kept on if it already was)."""
+    started = not tracemalloc.is_tracing()
+    if started:
+        tracemalloc.start(16)
+    try:
+        yield
+    finally:
+        if started:
+            tracemalloc.stop()
 
 
 @posix_only
@@ -242,14 +275,14 @@ def test_an_epoll_fd_is_other() -> None:
 def test_creation_sites_need_tracing(tmp_path: Path) -> None:
     was_tracing = tracemalloc.is_tracing()
     before = open_fds()
-    with OpenOrigins() as watching:
+    with tracing():
         handle = open(tmp_path / "traced.txt", "w")  # OPEN
         left, right = socket.socketpair()  # PAIR
         read_end, write_end = os.pipe()
         fds = {"file": handle.fileno(), "left": left.fileno(), "right": right.fileno(), "pipe": read_end}
         try:
             found = {i.fd: i for i in describe_fds(before)}
-            sites = watching.sites({handle.fileno(), read_end})
+            sites = fd_creation_sites({handle.fileno(), read_end})
         finally:
             for closing in (handle, left, right):
                 closing.close()
@@ -264,7 +297,7 @@ def test_creation_sites_need_tracing(tmp_path: Path) -> None:
     assert line(fds["file"]) == marked_line("OPEN")
     assert line(fds["left"]) == line(fds["right"]) == marked_line("PAIR")
     assert line(fds["pipe"]) is None
-    assert {fd: site[0].line for fd, site in sites.items()} == {fds["file"]: marked_line("OPEN")}
+    assert {fd: site.place[1] for fd, site in sites.items()} == {fds["file"]: marked_line("OPEN")}
 
 
 def test_no_creation_sites_without_tracing() -> None:

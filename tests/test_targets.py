@@ -235,3 +235,34 @@ def test_fixtures_that_skip_or_exit(
         sys.modules.pop("pkg.test_fix", None)
     assert test.verdict is verdict
     assert text in (test.reason + (test.error or ""))
+
+
+def test_an_installed_package_hunted_for_its_own_tests_is_the_project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from leakharness import frames
+
+    libs = tmp_path / "libs"
+    package = libs / "installedpkg"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("_kept = []\n\n\ndef store():\n    _kept.append([object()] * 50)\n")
+    (package / "test_store.py").write_text(
+        "import unittest\n\nimport installedpkg\n\n\n"
+        "class T(unittest.TestCase):\n    def test_store(self):\n        installedpkg.store()\n"
+    )
+    monkeypatch.setattr(frames, "_LIBRARIES", (str(libs.resolve()) + "/",))
+    monkeypatch.setattr(frames, "_project_roots", ())
+    monkeypatch.syspath_prepend(str(libs))
+    frames.origin.cache_clear()
+    try:
+        assert frames.origin(str(package / "__init__.py")) is frames.Origin.LIBRARY
+        report = hunt(load_tests(["installedpkg.test_store"]), Settings(max_cycles=60))
+        assert frames.origin(str(package / "__init__.py")) is frames.Origin.PROJECT
+    finally:
+        for name in ("installedpkg", "installedpkg.test_store"):
+            sys.modules.pop(name, None)
+        monkeypatch.undo()
+        frames.origin.cache_clear()
+    top = report.tests[0].lines[0]
+    assert report.tests[0].verdict is Verdict.LEAK
+    assert (Path(top.file).name, top.line, top.in_user_code) == ("__init__.py", 5, True)

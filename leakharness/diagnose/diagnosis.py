@@ -79,7 +79,8 @@ class Diagnosis:
         }
 
 
-def _site(frames: tuple[Frame, ...]) -> tuple[str, int] | None:
+def _start_line(frames: tuple[Frame, ...]) -> tuple[str, int] | None:
+    """The line that started a thread, for grouping alike ones."""
     return (frames[0].file, frames[0].line) if frames else None
 
 
@@ -144,7 +145,7 @@ def diagnose(
     notes += [*watch.threads.notes, *watch.fds.notes, *watch.children.notes]
     return Diagnosis(
         holders=tuple(holders),
-        threads=group(watch.threads, lambda t: (t.target, _site(t.start_stack))),
+        threads=group(watch.threads, lambda t: (t.target, _start_line(t.start_stack))),
         fds=group(watch.fds, lambda f: (f.kind, f.description), lambda f: len(f.created)),
         children=group(watch.children, lambda c: (c.status, c.cmdline)),
         memory_lines=tuple(memory),

@@ -15,13 +15,12 @@ import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from types import TracebackType
 from typing import Any
 
 import psutil
 
 from leakharness.diagnose.findings import PSUTIL_ERRORS, STACK_DEPTH, Findings, frames_to_dict
-from leakharness.frames import Frame, Origin, origin
+from leakharness.frames import Frame, Site, traceback_site
 
 
 class FdKind(Enum):
@@ -39,6 +38,7 @@ class FdInfo:
     kind: FdKind
     description: str
     created: tuple[Frame, ...] = ()
+    inside: Frame | None = None
 
     def __repr__(self) -> str:
         where = f" created at {self.created[0].file}:{self.created[0].line}" if self.created else ""
@@ -50,6 +50,7 @@ class FdInfo:
             "kind": self.kind.value,
             "description": self.description,
             "created": frames_to_dict(self.created),
+            "inside": self.inside.to_dict() if self.inside else None,
         }
 
 
@@ -80,15 +81,16 @@ def _is_open(fd: int) -> bool:
     return True
 
 
-def describe_fds(before: set[int]) -> Findings[FdInfo]:
-    """The fds open now and not in ``before``, with what each one is and, when
-    tracemalloc is tracing, where its file or socket object was created."""
+def describe_fds(before: set[int], appeared: dict[int, Site] | None = None) -> Findings[FdInfo]:
+    """The fds open now and not in ``before``, with what each one is and
+    where it came from: where its file or socket object was created, when
+    tracemalloc is tracing, else the line ``appeared`` says was running."""
     fds, note = _list_fds()
     new = sorted(fds - before)
     notes = [note] if note else []
     process = _Process()
-    sites = fd_creation_sites(set(new))
-    infos = [_describe(fd, process, sites.get(fd, ())) for fd in new]
+    sites = {**(appeared or {}), **fd_creation_sites(set(new))}
+    infos = [_describe(fd, process, sites.get(fd)) for fd in new]
     notes.extend(process.notes)
     return Findings(tuple(info for info in infos if info is not None), tuple(notes))
 
@@ -121,20 +123,23 @@ class _Process:
             return {}
 
 
-def _describe(fd: int, process: _Process, created: tuple[Frame, ...]) -> FdInfo | None:
+def _describe(fd: int, process: _Process, site: Site | None) -> FdInfo | None:
     try:
         mode = os.fstat(fd).st_mode
     except OSError:
         return None  # closed since it was listed
     link = _link(fd)
     if stat.S_ISSOCK(mode):
-        return FdInfo(fd, FdKind.SOCKET, _socket_description(fd, process), created)
-    if stat.S_ISFIFO(mode):
-        return FdInfo(fd, FdKind.PIPE, link if link.startswith("/") else "pipe", created)
-    if stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        path = link if link.startswith("/") else process.path(fd)
-        return FdInfo(fd, FdKind.FILE, path, created)
-    return FdInfo(fd, FdKind.OTHER, link, created)
+        kind, description = FdKind.SOCKET, _socket_description(fd, process)
+    elif stat.S_ISFIFO(mode):
+        kind, description = FdKind.PIPE, link if link.startswith("/") else "pipe"
+    elif stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        kind, description = FdKind.FILE, link if link.startswith("/") else process.path(fd)
+    else:
+        kind, description = FdKind.OTHER, link
+    if site is None:
+        return FdInfo(fd, kind, description)
+    return FdInfo(fd, kind, description, site.stack(STACK_DEPTH), site.inside())
 
 
 def _link(fd: int) -> str:
@@ -202,21 +207,22 @@ def _format_address(address: Any) -> str:
     return str(address) if address else ""
 
 
-def fd_creation_sites(fds: set[int]) -> dict[int, tuple[Frame, ...]]:
-    """Where the file and socket objects owning ``fds`` were allocated,
-    innermost user frame first. Empty unless tracemalloc is tracing; a raw
-    ``os.pipe()`` or ``os.open()`` fd has no owning object and no site."""
+def fd_creation_sites(fds: set[int]) -> dict[int, Site]:
+    """Where the file and socket objects owning ``fds`` were allocated. Empty
+    unless tracemalloc is tracing; a raw ``os.pipe()`` or ``os.open()`` fd
+    has no owning object and no site here."""
     if not fds or not tracemalloc.is_tracing():
         return {}
-    sites: dict[int, tuple[Frame, ...]] = {}
+    sites: dict[int, Site] = {}
     for obj in gc.get_objects():
         if not isinstance(obj, (io.FileIO, socket.socket)):
             continue
         fd = _fileno(obj)
         if fd in fds and fd not in sites:
             traceback = tracemalloc.get_object_traceback(obj)
-            if traceback is not None:
-                sites[fd] = _user_frames(traceback)
+            site = traceback_site(traceback) if traceback else None
+            if site is not None:
+                sites[fd] = site
     return sites
 
 
@@ -225,39 +231,3 @@ def _fileno(obj: io.FileIO | socket.socket) -> int:
         return obj.fileno()
     except (OSError, ValueError):
         return -1
-
-
-def _user_frames(traceback: tracemalloc.Traceback) -> tuple[Frame, ...]:
-    """Innermost first, from the first user frame (socket.py's own frames
-    dropped) to the first harness frame."""
-    frames = [Frame(f.filename, f.lineno) for f in reversed(traceback)]
-    kinds = [origin(frame.file) for frame in frames]
-    start = kinds.index(Origin.USER) if Origin.USER in kinds else 0
-    end = kinds.index(Origin.HARNESS, start) if Origin.HARNESS in kinds[start:] else len(frames)
-    return tuple(frames[start:end][:STACK_DEPTH])
-
-
-class OpenOrigins:
-    """While active, allocations are traced so that ``sites`` can tell where
-    the file and socket objects behind new fds were created. A tracing already
-    on is kept as it is; one started here stops on exit, dropping its traces."""
-
-    def __init__(self, frames: int = 16) -> None:
-        self.frames = frames
-        self._started = False
-
-    def __enter__(self) -> OpenOrigins:
-        if not tracemalloc.is_tracing():
-            tracemalloc.start(self.frames)
-            self._started = True
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._started:
-            tracemalloc.stop()
-            self._started = False
-
-    def sites(self, fds: set[int]) -> dict[int, tuple[Frame, ...]]:
-        return fd_creation_sites(fds)

@@ -5,7 +5,8 @@ first snapshot (starting mid-run makes a ring buffer look like a leak: old,
 untraced slots are replaced by traced ones). Three snapshots split the traced
 cycles into two halves; a line *grows* when it gains in both halves, which
 drops one-off allocations such as a dict resize. Each allocation is charged
-to its innermost frame in user code; the harness's own allocations are dropped.
+to its innermost project frame (``frames.walk``) and names the library or
+standard-library frame beneath; the harness's own allocations are dropped.
 """
 
 from __future__ import annotations
@@ -22,16 +23,16 @@ import objgraph
 
 from leakharness.diagnose.findings import type_name
 from leakharness.errors import LeakHarnessError
-from leakharness.frames import Frame, Origin, origin
+from leakharness.frames import Frame, Site, origin, traceback_site
 from leakharness.measure.session import Session
 
-TRACE_FRAMES = 16  # the charged frame is the innermost in user code: rarely deeper
+TRACE_FRAMES = 16  # the charged frame is the innermost in the project: rarely deeper
 SAMPLES = 3  # leaked instances kept per growing type, for the holder search
 # Tracing slows allocation-heavy code 13 to 35 times (1 to 5+ frames); the
 # locate phase is planned with the upper figure so it keeps to the time budget.
 TRACE_SLOWDOWN = 35
 MIN_LOCATE_CYCLES = 4
-Site = tuple[str, int]
+Place = tuple[str, int]
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class Line:
     count_per_cycle: float
     traceback: tuple[Frame, ...] = ()
     in_user_code: bool = True
+    inside: Frame | None = None
 
     @property
     def source(self) -> str:
@@ -57,7 +59,7 @@ class Line:
 
     @property
     def sort_key(self) -> tuple[bool, bool, float, float]:
-        """User code first, then steady lines, then by size and count per cycle."""
+        """Project code first, then steady lines, then by size and count per cycle."""
         return (not self.in_user_code, not self.steady, -self.size_per_cycle, -self.count_per_cycle)
 
     def __repr__(self) -> str:
@@ -74,6 +76,8 @@ class Line:
             "size_per_cycle": self.size_per_cycle,
             "count_per_cycle": self.count_per_cycle,
             "in_user_code": self.in_user_code,
+            "origin": origin(self.file).value,
+            "inside": self.inside.to_dict() if self.inside else None,
             "traceback": [f.to_dict() for f in self.traceback],
         }
 
@@ -109,7 +113,7 @@ class _Tally:
     count: int = 0
     user: bool = True
     biggest: int = -1
-    frames: list[tuple[str, int]] = field(default_factory=list)
+    site: Site | None = None
 
 
 class Plan(NamedTuple):
@@ -166,46 +170,26 @@ def _ignored(file: str, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatch(file, pattern) for pattern in patterns)
 
 
-def _site(traceback: tracemalloc.Traceback) -> tuple[Site, bool, list[tuple[str, int]]] | None:
-    """The frame to charge: innermost in user code (None for the harness's own),
-    whether it is user code, and the frames from it out to the harness.
-
-    Walks inwards-out and stops at the harness, so a trace costs a few
-    frames, not the whole traceback (half the locate phase's time before)."""
-    frames: list[tuple[str, int]] = []
-    kinds: list[Origin] = []
-    for frame in reversed(traceback):
-        kind = origin(frame.filename)
-        if kind is Origin.HARNESS:
-            while kinds and kinds[-1] is Origin.STDLIB:  # unittest's own frames
-                kinds.pop()
-                frames.pop()
-            break
-        frames.append((frame.filename, frame.lineno))
-        kinds.append(kind)
-    if not frames:
-        return None
-    start = kinds.index(Origin.USER) if Origin.USER in kinds else 0
-    return frames[start], kinds[start] is Origin.USER, frames[start:]
-
-
-def _tallies(snapshot: tracemalloc.Snapshot) -> dict[Site, _Tally]:
-    tallies: dict[Site, _Tally] = {}
+def _tallies(snapshot: tracemalloc.Snapshot) -> dict[Place, _Tally]:
+    """Sizes and counts by charged frame: the library lines under one project
+    line make one tally, whose traceback is that of its biggest part."""
+    tallies: dict[Place, _Tally] = {}
     for stat in snapshot.statistics("traceback"):
-        found = _site(stat.traceback)
-        if found is None:
+        site = traceback_site(stat.traceback)
+        if site is None:
             continue
-        site, user, frames = found
-        tally = tallies.setdefault(site, _Tally(user=user))
+        tally = tallies.get(site.place)
+        if tally is None:
+            tally = tallies[site.place] = _Tally(user=site.in_project)
         tally.size += stat.size
         tally.count += stat.count
         if stat.size > tally.biggest:
-            tally.biggest, tally.frames = stat.size, frames
+            tally.biggest, tally.site = stat.size, site
     return tallies
 
 
 def _growing_lines(
-    first: dict[Site, _Tally], middle: dict[Site, _Tally], last: dict[Site, _Tally], cycles: int
+    first: dict[Place, _Tally], middle: dict[Place, _Tally], last: dict[Place, _Tally], cycles: int
 ) -> tuple[Line, ...]:
     empty = _Tally()
     lines = []
@@ -213,15 +197,16 @@ def _growing_lines(
         start, mid = first.get(site, empty), middle.get(site, empty)
         count_grew = mid.count > start.count and end.count > mid.count
         size_grew = mid.size > start.size and end.size > mid.size
-        if count_grew or size_grew:
+        if (count_grew or size_grew) and end.site is not None:
             lines.append(
                 Line(
                     file=site[0],
                     line=site[1],
                     size_per_cycle=(end.size - start.size) / cycles,
                     count_per_cycle=(end.count - start.count) / cycles,
-                    traceback=tuple(Frame(file, line) for file, line in end.frames),
+                    traceback=end.site.stack(),
                     in_user_code=end.user,
+                    inside=end.site.inside(),
                 )
             )
     return tuple(sorted(lines, key=lambda line: line.sort_key))

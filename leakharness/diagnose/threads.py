@@ -11,10 +11,10 @@ import threading
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import FrameType, MethodType, TracebackType
+from types import MethodType, TracebackType
 
 from leakharness.diagnose.findings import STACK_DEPTH, Findings, frames_to_dict
-from leakharness.frames import Frame, Origin, origin
+from leakharness.frames import Frame, Site, live_places, walk
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,7 @@ class ThreadInfo:
     daemon: bool
     target: str | None
     start_stack: tuple[Frame, ...] = ()
+    inside: Frame | None = None
 
     def __repr__(self) -> str:
         where = (
@@ -41,6 +42,7 @@ class ThreadInfo:
             "daemon": self.daemon,
             "target": self.target,
             "start_stack": frames_to_dict(self.start_stack),
+            "inside": self.inside.to_dict() if self.inside else None,
         }
 
 
@@ -53,20 +55,19 @@ class ThreadOrigins:
 
     def __init__(self, depth: int = STACK_DEPTH) -> None:
         self.depth = depth
-        self._stacks: weakref.WeakKeyDictionary[threading.Thread, tuple[Frame, ...]] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._sites: weakref.WeakKeyDictionary[threading.Thread, Site] = weakref.WeakKeyDictionary()
         self._original: Callable[[threading.Thread], None] | None = None
 
     def __enter__(self) -> ThreadOrigins:
         original = threading.Thread.start
-        stacks, depth = self._stacks, self.depth
+        sites = self._sites
 
         @functools.wraps(original)
         def start(thread: threading.Thread) -> None:
-            stack = _caller_stack(sys._getframe(1), depth)
+            site = walk(live_places(sys._getframe(1)))
             original(thread)
-            stacks[thread] = stack
+            if site is not None:
+                sites[thread] = site
 
         self._original = original
         threading.Thread.start = start  # type: ignore[method-assign, assignment]
@@ -79,12 +80,11 @@ class ThreadOrigins:
             threading.Thread.start = self._original  # type: ignore[method-assign, assignment]
             self._original = None
 
-    def stack(self, thread: threading.Thread) -> tuple[Frame, ...]:
-        """Where ``thread`` was started, innermost first; () if not seen."""
-        return self._stacks.get(thread, ())
-
-    def leaked_threads(self, before: set[int]) -> Findings[ThreadInfo]:
-        return leaked_threads(before, self)
+    def site(self, thread: threading.Thread) -> Site | None:
+        """Where ``thread`` was started, charged to the innermost project
+        frame (beneath it, the library or stdlib frame that called ``start()``);
+        None if not seen."""
+        return self._sites.get(thread)
 
 
 def thread_idents() -> set[int]:
@@ -99,34 +99,18 @@ def leaked_threads(before: set[int], origins: ThreadOrigins | None = None) -> Fi
     for thread in threading.enumerate():
         if thread.ident is None or thread.ident in before:
             continue
+        site = origins.site(thread) if origins else None
         found.append(
             ThreadInfo(
                 name=thread.name,
                 ident=thread.ident,
                 daemon=thread.daemon,
                 target=_target_name(thread),
-                start_stack=origins.stack(thread) if origins else (),
+                start_stack=site.stack(origins.depth) if site and origins else (),
+                inside=site.inside() if site else None,
             )
         )
     return Findings(tuple(found))
-
-
-def _caller_stack(frame: FrameType | None, depth: int) -> tuple[Frame, ...]:
-    """The caller's frames, innermost first, from the first outside the harness
-    and ``threading`` up to the harness frame that ran the cycle, without the
-    standard-library frames (unittest's) just below it."""
-    frames: list[Frame] = []
-    while frame is not None and len(frames) < depth:
-        file = frame.f_code.co_filename
-        if file == threading.__file__ or origin(file) is Origin.HARNESS:
-            if frames:
-                break
-        else:
-            frames.append(Frame(file, frame.f_lineno))
-        frame = frame.f_back
-    while len(frames) > 1 and origin(frames[-1].file) is Origin.STDLIB:
-        frames.pop()
-    return tuple(frames)
 
 
 def _target_name(thread: threading.Thread) -> str | None:

@@ -193,14 +193,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(tests: list[Any], settings: Settings, console: Console, detail: Detail) -> Any:
+    """Hunt, with a progress bar on a terminal. The bar is drawn only between
+    tests: refreshed by its own thread, it allocated while cycles ran and
+    rich's lines showed up among the growing ones."""
     if not console.is_terminal or detail is Detail.QUIET:
         return hunt(tests, settings)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
+    with Progress(*columns, console=console, transient=True, auto_refresh=False) as progress:
         task = progress.add_task("hunting", total=len(tests))
 
         def advance(index: int, total: int, test_id: str) -> None:
             progress.update(task, completed=index, description=test_id.rsplit(".", 2)[-1][:40])
+            progress.refresh()
 
         return hunt(tests, settings, advance)
 

@@ -21,6 +21,7 @@ from typing import Any
 from leakharness.config import Settings
 from leakharness.errors import LeakHarnessError
 from leakharness.examine import examine
+from leakharness.frames import Origin, add_project_root, calls_code_under_test, origin
 from leakharness.integrations.testcase import LeakTestCase, RunContext
 from leakharness.judge.verdict import Verdict
 from leakharness.report.model import Report, TestReport
@@ -43,6 +44,8 @@ def hunt(tests: list[unittest.TestCase], settings: Settings, progress: Progress 
     started = perf_counter()
     reports: list[TestReport] = []
     fixtures = _Fixtures()
+    for test in tests:
+        _declare_installed_target(test)
     try:
         for index, test in enumerate(tests):
             if progress:
@@ -57,6 +60,16 @@ def hunt(tests: list[unittest.TestCase], settings: Settings, progress: Progress 
     finally:
         fixtures.close()
     return Report(tests=tuple(reports), settings=settings.to_dict(), seconds=perf_counter() - started)
+
+
+def _declare_installed_target(test: unittest.TestCase) -> None:
+    """An installed package whose own tests are hunted is the project: its
+    files are charged like project code, not as a library's."""
+    top = sys.modules.get(type(test).__module__.partition(".")[0])
+    folders = getattr(top, "__path__", None)
+    where = next(iter(folders)) if folders else getattr(top, "__file__", None)
+    if isinstance(where, str) and origin(where) is Origin.LIBRARY:
+        add_project_root(where)
 
 
 def _within_run_budget(settings: Settings, elapsed: float) -> Settings | None:
@@ -123,6 +136,7 @@ def _run_once(test: unittest.TestCase) -> TestReport | None:
 
 
 def _cycle_of(test: unittest.TestCase) -> Callable[[], None]:
+    @calls_code_under_test
     def cycle() -> None:
         result = unittest.TestResult()
         _fresh(test).run(result)

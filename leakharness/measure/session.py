@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from leakharness.config import Settings
+from leakharness.frames import calls_code_under_test
 from leakharness.measure.caches import CacheClearer
 from leakharness.measure.state import ProcessState
 
@@ -24,6 +25,7 @@ class Session:
     state: ProcessState
     clear_caches: CacheClearer = field(default_factory=CacheClearer)
 
+    @calls_code_under_test
     def run_cycle(self) -> None:
         """One cycle, then empty known caches and collect garbage."""
         self.cycle()

@@ -103,9 +103,10 @@ def lines_table(lines: Sequence[Line]) -> Table:
     table.add_column("size/cycle", justify="right", no_wrap=True)
     table.add_column("count/cycle", justify="right", no_wrap=True)
     for rank, line in enumerate(lines, 1):
+        place = Text(f"{short_path(line.file)}:{line.line}", style="cyan" if line.in_user_code else "dim")
         table.add_row(
             Text(str(rank)),
-            Text(f"{short_path(line.file)}:{line.line}", style="cyan" if line.in_user_code else "dim"),
+            place.append_text(_inside_text(line.inside)),
             Text(line.source),
             Text(signed_size(line.size_per_cycle)),
             Text(f"{line.count_per_cycle:+.2f}"),
@@ -115,6 +116,9 @@ def lines_table(lines: Sequence[Line]) -> Table:
 
 def traceback_text(line: Line) -> Text:
     text = Text("allocated at (innermost first):\n", style="dim")
+    if line.inside:  # the library or stdlib frame that allocated, beneath the charged line
+        text.append(f"  {line.inside.place}", style="dim")
+        text.append(f"  {line.inside.source}\n" if line.inside.source else "\n", style="dim")
     for frame in line.traceback:
         text.append(f"  {short_path(frame.file)}:{frame.line}", style="cyan")
         source = frame.source
@@ -133,13 +137,20 @@ def types_table(test: TestReport) -> Table:
     return table
 
 
-def _site(frames: Sequence[Frame]) -> Text:
+def _inside_text(inside: Frame | None) -> Text:
+    """`` in psycopg/types/json.py:103``: the library frame beneath a project line."""
+    return Text(f" in {inside.place}", style="dim") if inside else Text()
+
+
+def _origin_text(frames: Sequence[Frame], inside: Frame | None) -> Text:
+    """Where a thread was started or a descriptor opened: the project line
+    (and its source), then the library frame beneath it."""
     if not frames:
         return Text("-", style="dim")
-    text = Text(f"{short_path(frames[0].file)}:{frames[0].line}", style="cyan")
+    text = Text(frames[0].place, style="cyan")
     if frames[0].source:
         text.append(f"  {frames[0].source}", style="default")
-    return text
+    return text.append_text(_inside_text(inside))
 
 
 def _table(*columns: str) -> Table:
@@ -170,7 +181,10 @@ def _threads_table(diagnosis: Diagnosis) -> Table:
     for threads in diagnosis.threads:
         thread = threads.example
         table.add_row(
-            Text(str(threads.count)), Text(thread.name), Text(thread.target or "-"), _site(thread.start_stack)
+            Text(str(threads.count)),
+            Text(thread.name),
+            Text(thread.target or "-"),
+            _origin_text(thread.start_stack, thread.inside),
         )
     return table
 
@@ -179,7 +193,12 @@ def _fds_table(diagnosis: Diagnosis) -> Table:
     table = _table("count", "leaked fd", "what", "opened at")
     for fds in diagnosis.fds:
         fd = fds.example
-        table.add_row(Text(str(fds.count)), Text(fd.kind.value), Text(fd.description), _site(fd.created))
+        table.add_row(
+            Text(str(fds.count)),
+            Text(fd.kind.value),
+            Text(fd.description),
+            _origin_text(fd.created, fd.inside),
+        )
     return table
 
 
