@@ -7,6 +7,9 @@ from leakharness.config import Settings
 from leakharness.errors import LeakError, LeakHarnessError, LeakWarning
 from leakharness.integrations.check import check
 from leakharness.integrations.testcase import LeakTestCase, no_leaks
+from leakharness.integrations.web import wsgi_cycle
+from leakharness.integrations.web_asgi import asgi_cycle
+from leakharness.integrations.web_requests import Request, ResponseError
 from leakharness.judge.tolerance import Tolerance
 from leakharness.judge.verdict import Verdict
 from leakharness.measure.caches import register_cache, unregister_cache
@@ -19,15 +22,19 @@ __all__ = [
     "LeakTestCase",
     "LeakWarning",
     "Report",
+    "Request",
     "Resource",
     "ResourceResult",
+    "ResponseError",
     "Settings",
     "TestReport",
     "Tolerance",
     "Verdict",
     "__version__",
+    "asgi_cycle",
     "check",
     "no_leaks",
     "register_cache",
     "unregister_cache",
+    "wsgi_cycle",
 ]

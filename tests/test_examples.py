@@ -60,9 +60,21 @@ EXPECTED: dict[str, dict[str, str]] = {
         "ListenersTest.test_leaky_strong_listener": "leak",
         "ListenersTest.test_fixed_weak_listener": "clean",
     },
+    "flask_app.py": {
+        "FlaskAppTest.test_leaky_connection_per_request": "leak",
+        "FlaskAppTest.test_fixed_connection_closed": "clean",
+        "FlaskAppTest.test_leaky_file_per_request": "leak",
+        "FlaskAppTest.test_fixed_file_closed": "clean",
+        "FlaskAppTest.test_leaky_unbounded_cache": "leak",
+        "FlaskAppTest.test_fixed_bounded_cache": "clean",
+    },
+    "starlette_app.py": {
+        "StarletteAppTest.test_leaky_task_per_request": "leak",
+        "StarletteAppTest.test_fixed_one_task_per_order": "clean",
+    },
 }
 
-NEEDS = {"video_writer.py": "cv2"}
+NEEDS = {"video_writer.py": "cv2", "flask_app.py": "flask", "starlette_app.py": "starlette"}
 
 # What the report must name as keeping the leaked objects alive, or, for
 # thread and descriptor leaks, the line that started or opened them.
@@ -78,6 +90,12 @@ HOLDERS = {
         "module listeners → EventBus _bus → list ._listeners → method Overlay.on_detection → Overlay"
     ),
     "logging_handlers.LoggingHandlersTest.test_leaky_handler_per_call": "dict .loggerDict → Logger",
+    "flask_app.FlaskAppTest.test_leaky_connection_per_request": (
+        "module flask_app → list _connections → Connection"
+    ),
+    "flask_app.FlaskAppTest.test_leaky_file_per_request": (
+        "module flask_app → list _templates → TextIOWrapper"
+    ),
 }
 STARTED_AT = {
     "worker_pool.WorkerPoolTest.test_leaky_stop": "thread.start()",
