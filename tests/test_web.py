@@ -89,7 +89,8 @@ def test_a_hoarding_app_leaks_at_its_line(concurrency: int) -> None:
 def test_a_descriptor_per_request_leaks_one_fd_per_request() -> None:
     report = examine(leakharness.wsgi_cycle(file_app, [("GET", "/")] * 3))
     fds = report.result(Resource.FDS)
-    assert (report.verdict, fds.verdict, fds.growth_per_cycle) == (Verdict.LEAK, Verdict.LEAK, 3.0)
+    # three a cycle (3.12 once, in the whole suite: other tests' descriptors come and go meanwhile)
+    assert (report.verdict, fds.verdict, round(fds.growth_per_cycle)) == (Verdict.LEAK, Verdict.LEAK, 3)
 
 
 @pytest.mark.parametrize("concurrency", [1, 4])
