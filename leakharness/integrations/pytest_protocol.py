@@ -81,15 +81,18 @@ class ItemState:
 
 
 def _wider_finalizers(item: pytest.Item) -> list[list[Callable[[], object]]]:
-    """The finalizer lists of the item's fixtures wider than a function: each
-    function-scoped fixture that uses one adds its own teardown to it."""
-    info = getattr(item, "_fixtureinfo", None)
+    """The finalizer lists of the fixtures wider than a function that the
+    item's last run used (statically requested, or dynamically as
+    pytest-asyncio requests its event loop): each function-scoped fixture
+    that uses one adds its own teardown to it."""
+    used = getattr(getattr(item, "_request", None), "_fixture_defs", {})
+    static = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+    definitions = {id(d): d for d in [*used.values(), *(d for ds in static.values() for d in ds)]}
     found: list[list[Callable[[], object]]] = []
-    for definitions in getattr(info, "name2fixturedefs", {}).values():
-        for definition in definitions:
-            finalizers = getattr(definition, "_finalizers", None)
-            if definition.scope != "function" and isinstance(finalizers, list):
-                found.append(finalizers)
+    for definition in definitions.values():
+        finalizers = getattr(definition, "_finalizers", None)
+        if getattr(definition, "scope", "function") != "function" and isinstance(finalizers, list):
+            found.append(finalizers)
     return found
 
 
