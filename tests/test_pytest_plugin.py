@@ -287,27 +287,36 @@ def test_quiet_keeps_one_line_per_leak_with_its_site(pytester: pytest.Pytester) 
 def test_leak_test_case_classes_run_as_written(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
-        from leakharness import LeakTestCase
+        import unittest
+
+        from leakharness import LeakTestCase, no_leaks
 
         KEPT = []
 
         class Cases(LeakTestCase):
-            leak_max_cycles = 60
-
             def test_asserts_clean(self):
                 self.assertNoLeaks(bytearray, 256)
 
             def test_asserts_leak(self):
                 self.assertNoLeaks(lambda: KEPT.append(bytearray(1024)))
+
+        class Decorated(unittest.TestCase):
+            @no_leaks(max_cycles=60)
+            def test_decorated_leak(self):
+                KEPT.append(bytearray(1024))
         """
     )
     out = pytester.path / "report.json"
-    result = run(pytester, "--leaks", "--leaks-json", str(out))
-    result.assert_outcomes(passed=1, failed=1)
-    assert verdicts(json.loads(out.read_text())) == {
-        "test_leak_test_case_classes_run_as_written.py::Cases::test_asserts_clean": "clean",
-        "test_leak_test_case_classes_run_as_written.py::Cases::test_asserts_leak": "leak",
+    result = run(pytester, "--leaks", "--leaks-cycles", "50", "--leaks-json", str(out))
+    result.assert_outcomes(passed=1, failed=2)
+    document = json.loads(out.read_text())
+    module = "test_leak_test_case_classes_run_as_written.py"
+    assert verdicts(document) == {
+        f"{module}::Cases::test_asserts_clean": "clean",
+        f"{module}::Cases::test_asserts_leak": "leak",
+        f"{module}::Decorated::test_decorated_leak": "leak",
     }
+    assert document["tests"][0]["cycles"] == 50  # --leaks-cycles is the default under class attributes
 
 
 def test_pyproject_settings_apply_and_options_override_them(pytester: pytest.Pytester) -> None:

@@ -24,7 +24,7 @@ import pytest
 from leakharness.config import Settings, find_pyproject
 from leakharness.errors import LeakHarnessError
 from leakharness.integrations.pytest_results import SHOWN, Finding, Results, finding_of, take
-from leakharness.integrations.pytest_runs import examine_item, run_as_written, runs_as_written
+from leakharness.integrations.pytest_runs import CONTEXT, examine_item, run_as_written, runs_as_written
 
 if TYPE_CHECKING:
     from leakharness.report.model import TestReport
@@ -197,14 +197,15 @@ def leak_check(request: pytest.FixtureRequest) -> Callable[..., TestReport]:
     test if it leaks; keywords named like Settings fields configure the call.
     Returns the TestReport."""
     run = request.config.stash[STATE]
-    settings = run.item_settings(request.node) if isinstance(request.node, pytest.Item) else run.settings
+    node = request.node
+    context = node.stash.get(CONTEXT, None)
+    base = context.settings if context else run.settings
 
     def check(cycle: Callable[..., object], /, *args: Any, **kwargs: Any) -> TestReport:
-        from leakharness.integrations.check import split_options
         from leakharness.integrations.testcase import assert_no_leaks
 
-        chosen, rest = split_options(settings, kwargs)
+        settings, rest = base.split(kwargs)
         bound = functools.partial(cycle, *args, **rest) if args or rest else cycle
-        return assert_no_leaks(bound, chosen, test_id=request.node.nodeid)
+        return assert_no_leaks(bound, settings, node.nodeid, context)
 
     return check

@@ -15,18 +15,20 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+import pytest
+
 from leakharness.config import Settings
 from leakharness.integrations.pytest_protocol import Repeater, TestFailed, first_failure, run_phase
 from leakharness.integrations.pytest_results import Finding, attach
 from leakharness.judge.verdict import Verdict
 
 if TYPE_CHECKING:
-    import pytest
-
+    from leakharness.integrations.testcase import RunContext
     from leakharness.report.model import TestReport
 
 FIXTURE = "leak_check"
 Render = Callable[["TestReport"], Finding]
+CONTEXT: pytest.StashKey[RunContext] = pytest.StashKey()
 
 
 def runs_as_written(item: pytest.Item) -> bool:
@@ -69,20 +71,21 @@ def examine_item(item: pytest.Item, nextitem: pytest.Item | None, settings: Sett
 def run_as_written(
     item: pytest.Item, nextitem: pytest.Item | None, settings: Settings, render: Render, examined: bool
 ) -> None:
-    from leakharness.integrations.testcase import add_listener, base_settings, remove_listener
+    from leakharness.integrations.testcase import RunContext
 
     found: list[TestReport] = []
-    add_listener(found.append)
-    try:
-        with base_settings(settings):
-            reports = [run_phase(item, "setup")]
-            _log(item, reports[0])
-            if reports[0].passed:
-                reports.append(run_phase(item, "call"))
-                _log(item, reports[-1])
-            final = run_phase(item, "teardown", nextitem=nextitem)
-    finally:
-        remove_listener(found.append)
+    context = RunContext(settings, found.append)
+    item.stash[CONTEXT] = context  # the leak_check fixture's findings go there
+    reports = [run_phase(item, "setup")]
+    _log(item, reports[0])
+    if reports[0].passed:
+        testcase = getattr(item, "_testcase", None)  # a unittest TestCase made by this setup
+        if testcase is not None:
+            context.attach(testcase)
+        reports.append(run_phase(item, "call"))
+        _log(item, reports[-1])
+    final = run_phase(item, "teardown", nextitem=nextitem)
+    del item.stash[CONTEXT]
     tests = [replace(t, id=item.nodeid if i == 0 else f"{item.nodeid}#{i + 1}") for i, t in enumerate(found)]
     failed = first_failure([*reports, final])
     if failed is not None and not any(t.verdict is Verdict.LEAK for t in tests):
