@@ -68,10 +68,12 @@ class _Run:
     def pytest_sessionfinish(self) -> None:
         if self.json is None:
             return
-        from leakharness.report.json_report import write_document
+        import json
 
-        seconds = perf_counter() - self.started
-        write_document(self.results.document(self.settings.to_dict(), seconds), self.json)
+        from leakharness.report.json_report import write_text
+
+        document = self.results.document(self.settings.to_dict(), perf_counter() - self.started)
+        write_text(json.dumps(document, indent=2) + "\n", self.json)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.worker or not self.results.findings:
