@@ -38,7 +38,8 @@ class Settings:
     ``warn_tolerances`` flags accepted growth above a lower level. Allocations
     charged to files matching an ``ignore`` glob are not shown and confirm nothing.
     ``memory_profile`` adds memory-profiler's line-by-line process memory of
-    the cycle to the report of a native leak.
+    the cycle to the report of a native leak. ``holder_graph`` draws the chain
+    that holds a leaked object with graphviz, while the object is alive.
     """
 
     warmup: int = 5
@@ -54,6 +55,7 @@ class Settings:
     run_budget: float | None = None
     ignore: tuple[str, ...] = ()
     memory_profile: bool = False
+    holder_graph: bool = False
 
     def __post_init__(self) -> None:
         _at_least("warmup", self.warmup, 0)
@@ -75,8 +77,9 @@ class Settings:
                     f"a warning level for {resource.value} needs a tolerance for it too: "
                     "it marks growth the tolerance accepts"
                 )
-        if not isinstance(self.memory_profile, bool):
-            raise LeakHarnessError(f"memory_profile must be true or false (got {self.memory_profile!r})")
+        for name in ("memory_profile", "holder_graph"):
+            if not isinstance(getattr(self, name), bool):
+                raise LeakHarnessError(f"{name} must be true or false (got {getattr(self, name)!r})")
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with ``changes`` applied; unknown names raise LeakHarnessError."""

@@ -57,6 +57,7 @@ def examine(cycle: Cycle, settings: Settings | None = None, test_id: str = "") -
             location.types if location and _kept_objects(results) else (),
             location.samples if location else {},
             cycle if settings.memory_profile and native else None,
+            graph=settings.holder_graph,
         )
     shown = verdict in (Verdict.LEAK, Verdict.INCONCLUSIVE) and location is not None
     leaks = [r for r in results if r.verdict is Verdict.LEAK]
@@ -64,6 +65,7 @@ def examine(cycle: Cycle, settings: Settings | None = None, test_id: str = "") -
         id=test_id or getattr(cycle, "__qualname__", repr(cycle)),
         verdict=verdict,
         cycles=run.detection.cycles,
+        warmup_cycles=run.detection.warmup,
         seconds=perf_counter() - started,
         resources=results,
         lines=_trim(location, settings) if shown else (),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -142,6 +143,12 @@ def test_quiet_prints_one_line_per_test(tmp_path: Path) -> None:
         (["--tolerance", "rss", "tests/cases/cases_kinds.py"], "--tolerance must look like RES=NUMBER"),
         (["--resources", "disk", "tests/cases/cases_kinds.py"], "unknown resource 'disk'"),
         (["--json", "/no/such/folder/r.json", "tests/cases/cases_kinds.py"], "does not exist"),
+        (["--html", "/no/such/folder/r.html", "tests/cases/cases_kinds.py"], "--html /no/such/folder/r.html"),
+        (["--html", "tests", "tests/cases/cases_kinds.py"], "--html tests: is a folder, not a file"),
+        (
+            ["--graph", "README.md", "tests/cases/cases_kinds.py"],
+            "--graph README.md: is a file, not a folder",
+        ),
         (["--frobnicate"], "unrecognized arguments: --frobnicate"),
         (["--cycles", "many"], "invalid int value: 'many'"),
     ],
@@ -319,3 +326,35 @@ def test_on_a_terminal_the_report_names_no_harness_frame(tmp_path: Path) -> None
     harness = str(ROOT / "leakharness")
     assert not [f for f in frames if f["file"].startswith(harness) or f"{os.sep}rich{os.sep}" in f["file"]]
     assert {f["origin"] for f in frames} <= {"project", "library", "stdlib"}
+
+
+def test_html_page_and_holder_graphs(tmp_path: Path) -> None:
+    (tmp_path / "test_kept.py").write_text(
+        "import unittest\n\n_KEPT = []\n\nclass Kept:\n    pass\n\n"
+        "class T(unittest.TestCase):\n"
+        "    def test_leak(self):\n        _KEPT.append(Kept())\n"
+        "    def test_clean(self):\n        Kept()\n"
+    )
+    page, graphs = tmp_path / "report.html", tmp_path / "graphs"
+    run = run_cli(
+        "test_kept.py",
+        "--html",
+        str(page),
+        "--graph",
+        str(graphs),
+        json_path=tmp_path / "r.json",
+        cwd=tmp_path,
+    )
+    assert run.code == 1, run.stderr
+    assert run.report is not None and run.report["settings"]["holder_graph"] is True
+    html = page.read_text(encoding="utf-8")
+    assert html.count('<article class="test leak"') == 1 and html.count('<article class="test clean"') == 1
+    if shutil.which("dot") is None:
+        assert "graphviz's dot is not installed" in run.stderr
+        assert not graphs.exists()
+    else:
+        (drawn,) = graphs.iterdir()
+        assert drawn.name == "test_kept.T.test_leak.png"
+        assert drawn.read_bytes().startswith(b"\x89PNG")
+        assert "wrote 1 holder graph(s)" in run.stderr
+        assert "data:image/png;base64," in html

@@ -35,6 +35,7 @@ def test_defaults_are_valid() -> None:
         ({"top_lines": -2}, "top_lines must be >= 0 (got -2)"),
         ({"traceback_depth": 0}, "traceback_depth must be >= 1 (got 0)"),
         ({"min_cycles": 80, "max_cycles": 70}, "max_cycles must be >= min_cycles (80) (got 70)"),
+        ({"holder_graph": "yes"}, "holder_graph must be true or false (got 'yes')"),
     ],
 )
 def test_out_of_range_values_are_rejected(changes: dict[str, Any], message: str) -> None:

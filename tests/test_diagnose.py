@@ -66,6 +66,19 @@ def test_the_holder_of_a_leaked_object_is_named() -> None:
     assert holder.path == f"module {__name__} → dict REGISTRY → Session"
 
 
+def test_the_holder_is_drawn_only_when_asked(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    ids = iter(range(10**6))
+
+    def cycle() -> None:
+        REGISTRY[next(ids)] = Session()
+
+    assert leakharness.check(cycle).tests[0].diagnosis.holder_graph is None
+    monkeypatch.setenv("PATH", str(tmp_path))  # no graphviz
+    test = leakharness.check(cycle, holder_graph=True).tests[0]
+    assert test.diagnosis.holders and test.diagnosis.holder_graph is None
+    assert "graphviz's dot is not installed or failed: no picture of the holder chain" in test.diagnosis.notes
+
+
 def test_a_leaked_thread_is_named_with_its_start_line() -> None:
     def cycle() -> None:
         worker = threading.Thread(target=STOP.wait, name="waiter", daemon=True)

@@ -33,6 +33,7 @@ def make_report(source: Path) -> Report:
         lines=(line,),
         types=(TypeGrowth("bytes", 1.0),),
         located_cycles=20,
+        warmup_cycles=5,
         reason="leaks Python heap",
     )
     clean = TestReport("tests/test_x.py::test_ok", Verdict.CLEAN, cycles=60, resources=(fds,))
@@ -65,6 +66,7 @@ def test_to_dict_tests(report: Report) -> None:
     assert [t["id"] for t in tests] == ["tests/test_x.py::test_leak", "tests/test_x.py::test_ok"]
     assert [t["verdict"] for t in tests] == ["leak", "clean"]
     assert tests[0]["seconds"] == 1.2346
+    assert [t["warmup_cycles"] for t in tests] == [5, 0]
     assert tests[0]["types"] == [{"type": "bytes", "per_cycle": 1.0}]
     assert tests[1]["lines"] == []
 

@@ -87,3 +87,11 @@ def test_warmup_cycles_run_before_the_baseline() -> None:
     with preserved_state() as state:
         detection = detect(Session(cycle, Settings(warmup=7), state), (FakeProbe(Resource.FDS, lambda n: 0),))
     assert calls[0] == 7 + 1 + detection.cycles  # warm-up, one settling cycle, measured cycles
+    assert detection.warmup == 7
+
+
+def test_a_slow_warm_up_is_cut_short_and_counted(monkeypatch: pytest.MonkeyPatch) -> None:
+    ticks = count()  # each reading of the clock is one second later: every cycle is slow
+    monkeypatch.setattr(runner, "perf_counter", lambda: float(next(ticks)))
+    detection = run(Settings(warmup=50, time_budget=2), FakeProbe(Resource.FDS, lambda n: 0))
+    assert detection.warmup == 2  # the first already outlasts the warm-up share (0.5 s); two at least

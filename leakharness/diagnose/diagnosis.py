@@ -19,7 +19,7 @@ from leakharness.diagnose.children import ChildInfo, child_pids, children
 from leakharness.diagnose.fds import FdInfo, FdKind, describe_fds, open_fds
 from leakharness.diagnose.findings import Findings, T
 from leakharness.diagnose.holder_steps import Holder
-from leakharness.diagnose.holders import MAX_DEPTH, find_holder
+from leakharness.diagnose.holders import MAX_DEPTH, find_holder, holder_picture
 from leakharness.diagnose.locate import TypeGrowth
 from leakharness.diagnose.native import LineUsage, line_memory_profile
 from leakharness.diagnose.threads import ThreadInfo, ThreadOrigins, leaked_threads, thread_idents
@@ -55,7 +55,9 @@ def group(
 
 @dataclass(frozen=True)
 class Diagnosis:
-    """What the report says about the cause, beyond the growing lines."""
+    """What the report says about the cause, beyond the growing lines.
+    ``holder_graph`` is a PNG of the first holder chain, drawn only when asked
+    (it is left out of ``to_dict``)."""
 
     holders: tuple[Holder, ...] = ()
     threads: tuple[Group[ThreadInfo], ...] = ()
@@ -63,6 +65,7 @@ class Diagnosis:
     children: tuple[Group[ChildInfo], ...] = ()
     memory_lines: tuple[LineUsage, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    holder_graph: bytes | None = field(default=None, repr=False)
 
     @property
     def sockets(self) -> bool:
@@ -132,18 +135,24 @@ def diagnose(
     types: tuple[TypeGrowth, ...],
     samples: dict[str, list[object]],
     profile: Callable[[], object] | None = None,
+    graph: bool = False,
 ) -> Diagnosis:
     """Put together what ``watch`` saw, what holds the leaked ``samples`` of
-    the growing ``types``, and, when asked, a line-by-line memory profile of ``profile``."""
+    the growing ``types`` (with ``graph``, drawn while they are alive), and,
+    when asked, a line-by-line memory profile of ``profile``."""
     notes: list[str] = []
-    holders = _holder(types, samples)
+    holders, held = _holder(types, samples)
     notes += holders.notes
+    picture = holder_picture(held) if graph and held is not None else None
+    if graph and held is not None and picture is None:
+        notes.append("graphviz's dot is not installed or failed: no picture of the holder chain")
     memory: Findings[LineUsage] = line_memory_profile(profile) if profile else Findings()
     notes += memory.notes
     if watch is None:
-        return Diagnosis(tuple(holders), memory_lines=tuple(memory), notes=tuple(notes))
+        return Diagnosis(tuple(holders), memory_lines=tuple(memory), notes=tuple(notes), holder_graph=picture)
     notes += [*watch.threads.notes, *watch.fds.notes, *watch.children.notes]
     return Diagnosis(
+        holder_graph=picture,
         holders=tuple(holders),
         threads=group(watch.threads, lambda t: (t.target, _start_line(t.start_stack))),
         fds=group(watch.fds, lambda f: (f.kind, f.description), lambda f: len(f.created)),
@@ -153,23 +162,27 @@ def diagnose(
     )
 
 
-def _holder(types: tuple[TypeGrowth, ...], samples: dict[str, list[object]]) -> Findings[Holder]:
+def _holder(
+    types: tuple[TypeGrowth, ...], samples: dict[str, list[object]]
+) -> tuple[Findings[Holder], object | None]:
     """The shortest holder chain among the top growing types: the outermost
     leaked object sits nearest its root (a leaked sqlite3 Connection is one
     step closer to the module list that keeps it than the statement cache
     inside it). Each search starts from an instance made during the census
-    cycles and still alive, so certainly a leaked one."""
+    cycles and still alive, so certainly a leaked one; it is returned too."""
     best: Holder | None = None
+    held: object | None = None
     for name in _candidate_types(types):
         depth = len(best.steps) - 2 if best else MAX_DEPTH  # only a shorter chain can win
         if depth < 2:  # root → holder → object: nothing but a global is shorter
             break
-        holder = find_holder(samples.get(name, [])[-1:], max_depth=depth)
+        sample = samples.get(name, [])[-1:]
+        holder = find_holder(sample, max_depth=depth)
         if holder is not None and (best is None or len(holder.steps) < len(best.steps)):
-            best = holder
+            best, held = holder, sample[0]
     if best is None:
-        return Findings(notes=(f"no holder of the growing types found within {MAX_DEPTH} references",))
-    return Findings((best,))
+        return Findings(notes=(f"no holder of the growing types found within {MAX_DEPTH} references",)), None
+    return Findings((best,)), held
 
 
 def _candidate_types(types: tuple[TypeGrowth, ...]) -> list[str]:

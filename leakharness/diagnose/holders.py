@@ -17,6 +17,7 @@ import io
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import types
 from contextlib import redirect_stdout
@@ -72,6 +73,13 @@ def render_graph(obj: object, path: Path) -> Path | None:
         [dot, f"-T{path.suffix[1:]}", "-o", str(path), str(dot_path)], capture_output=True, check=False
     )
     return path if done.returncode == 0 and path.exists() else None
+
+
+def holder_picture(obj: object) -> bytes | None:
+    """``render_graph`` of ``obj`` as PNG bytes, or None without graphviz."""
+    with tempfile.TemporaryDirectory(prefix="leakharness-graph-") as folder:
+        drawn = render_graph(obj, Path(folder) / "holder.png")
+        return drawn.read_bytes() if drawn is not None else None
 
 
 def _harness_ids(frame: types.FrameType | None) -> set[int]:

@@ -7,6 +7,7 @@ Exit status: 0 when nothing leaked, 1 when something leaked or errored,
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,10 @@ from leakharness.errors import LeakHarnessError
 from leakharness.integrations.hunt import hunt
 from leakharness.integrations.targets import load_tests
 from leakharness.report.console import Detail, bars_for, make_console, render_report
+from leakharness.report.graphs import check_folder, write_graphs
+from leakharness.report.html import write_html
 from leakharness.report.json_report import check_writable, write_json
+from leakharness.report.model import Report
 
 EXIT_CLEAN, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -105,6 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     out = parser.add_argument_group("output")
     out.add_argument("--json", type=Path, metavar="PATH", help="also write the report as JSON")
+    out.add_argument(
+        "--html", type=Path, metavar="PATH", help="also write the report as one HTML page, with charts"
+    )
+    out.add_argument(
+        "--graph", type=Path, metavar="DIR", help="draw what holds each leak as DIR/TEST.png (needs graphviz)"
+    )
     out.add_argument("--lines", type=int, metavar="N", help="top allocating lines shown (default 10)")
     out.add_argument("--depth", type=int, metavar="N", help="traceback frames per line (default 5)")
     out.add_argument("-q", "--quiet", action="store_true", help="verdict and reason only, no tables")
@@ -151,6 +161,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         changes["run_budget"] = args.run_budget
     if args.ignore:
         changes["ignore"] = (*settings.ignore, *args.ignore)
+    if args.html is not None or args.graph is not None:
+        changes["holder_graph"] = True
     return settings.replace(**changes)
 
 
@@ -171,10 +183,16 @@ def main(argv: list[str] | None = None) -> int:
         settings = settings_from(args)
         if args.json is not None:
             check_writable(args.json)
+        if args.html is not None:
+            check_writable(args.html, "--html")
+        if args.graph is not None:
+            check_folder(args.graph)
         tests = load_tests(args.targets, pattern=args.pattern)
     except LeakHarnessError as err:
         _fail(str(err))
         return EXIT_USAGE
+    if args.graph is not None and shutil.which("dot") is None:
+        print("leakharness: graphviz's dot is not installed: --graph draws nothing", file=sys.stderr)
     detail = Detail.QUIET if args.quiet else Detail.VERBOSE if args.verbose else Detail.NORMAL
     try:
         report = _run(tests, settings, console, detail)
@@ -183,12 +201,15 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     for renderable in render_report(report, detail, bars_for(console)):
         console.print(renderable)
-    if args.json is not None:
-        try:
-            write_json(report, args.json)
-        except OSError as err:
-            _fail(f"cannot write {args.json}: {err}")
-            return EXIT_USAGE
+    for path, write in ((args.json, write_json), (args.html, write_html)):
+        if path is not None:
+            try:
+                write(report, path)
+            except OSError as err:
+                _fail(f"cannot write {path}: {err}")
+                return EXIT_USAGE
+    if args.graph is not None:
+        _graphs(report, args.graph)
     return EXIT_FAILED if report.failed else EXIT_CLEAN
 
 
@@ -207,6 +228,14 @@ def _run(tests: list[Any], settings: Settings, console: Console, detail: Detail)
             progress.refresh()
 
         return hunt(tests, settings, advance)
+
+
+def _graphs(report: Report, folder: Path) -> None:
+    written, notes = write_graphs(report, folder)
+    for note in notes:
+        print(f"leakharness: {note}", file=sys.stderr)
+    if written:
+        print(f"leakharness: wrote {len(written)} holder graph(s) to {folder}", file=sys.stderr)
 
 
 def _fail(message: str) -> None:

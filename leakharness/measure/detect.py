@@ -44,6 +44,7 @@ class Detection:
     seconds: float
     stop: Stop
     stopped: str  # the same, in words: "file descriptors leak settled", "time budget (20 s)"
+    warmup: int = 0  # warm-up cycles run before the baseline (fewer than asked for a slow cycle)
 
     @property
     def cycles(self) -> int:
@@ -55,9 +56,11 @@ def detect(session: Session, probes: tuple[Probe, ...]) -> Detection:
     every resource is settled, ``max_cycles``, or the time budget."""
     settings = session.settings
     warming = perf_counter()
-    for done in range(settings.warmup):
+    warmed = 0
+    while warmed < settings.warmup:
         session.run_cycle()
-        if perf_counter() - warming > settings.time_budget * WARMUP_SHARE and done >= 1:
+        warmed += 1
+        if perf_counter() - warming > settings.time_budget * WARMUP_SHARE and warmed >= 2:
             break  # a slow cycle: keep most of the budget for measuring
     session.clear_caches.adopt_filling_caches()
     session.state.freeze()  # what warm-up left behind, too
@@ -84,7 +87,7 @@ def detect(session: Session, probes: tuple[Probe, ...]) -> Detection:
     seconds = perf_counter() - started
     min_cycles = MIN_CYCLES_WHEN_OUT_OF_TIME if stop is Stop.TIME_BUDGET else settings.min_cycles
     judgements = judge_all(samples, settings, final=True, min_cycles=min_cycles)
-    return Detection(samples, judgements, seconds, stop, _words(stop, settled_leak, settings))
+    return Detection(samples, judgements, seconds, stop, _words(stop, settled_leak, settings), warmed)
 
 
 def _words(stop: Stop, settled_leak: Resource | None, settings: Settings) -> str:

@@ -64,6 +64,7 @@ class TestReport:
     cycles: int = 0
     seconds: float = 0.0
     resources: tuple[ResourceResult, ...] = ()
+    warmup_cycles: int = 0
     lines: tuple[Line, ...] = ()
     types: tuple[TypeGrowth, ...] = ()
     located_cycles: int = 0
@@ -113,6 +114,7 @@ class TestReport:
             "verdict": self.verdict.value,
             "reason": self.reason,
             "cycles": self.cycles,
+            "warmup_cycles": self.warmup_cycles,
             "seconds": round(self.seconds, 4),
             "resources": [r.to_dict() for r in self.resources],
             "lines": [line.to_dict() for line in self.lines],
