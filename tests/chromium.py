@@ -12,6 +12,7 @@ import base64
 import json
 import os
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -39,6 +40,9 @@ FLAGS = (
 
 
 def find_chromium() -> str | None:
+    """The browser's executable, on POSIX systems (the process group is stopped as one)."""
+    if os.name != "posix":
+        return None
     for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
         found = shutil.which(name)
         if found:
@@ -54,17 +58,23 @@ class Browser:
     """A headless Chromium with one page, and calls of the protocol on it."""
 
     def __init__(self, executable: str) -> None:
-        self._profile = tempfile.TemporaryDirectory(prefix="leakharness-chromium-")
+        self._profile = tempfile.TemporaryDirectory(
+            prefix="leakharness-chromium-", ignore_cleanup_errors=True
+        )
+        profile, scratch = Path(self._profile.name) / "profile", Path(self._profile.name) / "tmp"
+        scratch.mkdir()  # its singleton socket and other temporary files go here, and go with it
         self._process = subprocess.Popen(
-            [executable, *FLAGS, f"--user-data-dir={self._profile.name}", "about:blank"],
+            [executable, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            env={**os.environ, "TMPDIR": str(scratch)},
+            start_new_session=True,  # its own process group: the renderer and helpers go with it
         )
         self._socket: socket.socket | None = None
         self._next_id = 0
         self.events: list[dict[str, Any]] = []
         try:
-            port = self._port(Path(self._profile.name) / "DevToolsActivePort")
+            port = self._port(profile / "DevToolsActivePort")
             self._socket = _connect(_page_url(port))
         except BaseException:
             self.close()
@@ -79,12 +89,22 @@ class Browser:
         self.close()
 
     def close(self) -> None:
+        """Stop the browser and its helper processes, then remove its profile."""
         if self._socket is not None:
             self._socket.close()
             self._socket = None
-        if self._process.poll() is None:
-            self._process.kill()
+        for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, TIMEOUT)):
+            try:
+                os.killpg(self._process.pid, sig)
+            except ProcessLookupError:
+                break  # the whole group is gone
+            try:
+                self._process.wait(timeout=wait)
+            except subprocess.TimeoutExpired:
+                continue
+            time.sleep(0.1)  # helpers of the group that outlive the main process a moment
         self._process.wait(timeout=TIMEOUT)
+        shutil.rmtree(self._profile.name, ignore_errors=True)
         self._profile.cleanup()
 
     def _port(self, active: Path) -> int:
