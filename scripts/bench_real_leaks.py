@@ -33,7 +33,7 @@ Scoring (``score_run``), per run of one case on one release:
 Files are compared after resolving them against the cases folder.
 
 Usage: python scripts/bench_real_leaks.py [--only a,b] [--json OUT]
-       [--markdown OUT] [--keep] [--cache DIR] [--repo CHECKOUT]
+       [--markdown OUT] [--reports DIR] [--keep] [--cache DIR] [--repo CHECKOUT]
 """
 
 from __future__ import annotations
@@ -164,6 +164,12 @@ def sites(test: Json) -> list[tuple[str, int, Json, list[Json]]]:
     return found
 
 
+def short_path(file: str) -> str:
+    """A file as a reader knows it: from its package inside site-packages, else its name."""
+    _, inside, rest = file.partition("site-packages/")
+    return rest if inside else Path(file).name
+
+
 def score_run(report: Json, marked: tuple[str, int], base: Path) -> tuple[str, bool, bool, int | None, str]:
     """Verdict, strict hit, loose hit, best rank (1-3) of a strict hit, and the first site, for one run.
 
@@ -180,7 +186,7 @@ def score_run(report: Json, marked: tuple[str, int], base: Path) -> tuple[str, b
     first = "-"
     if listed:
         file, line = _place(listed[0][2], base)
-        first = f"{listed[0][0]}: {Path(file).name}:{line}"
+        first = f"{listed[0][0]}: {short_path(file)}:{line}"
     return (
         str(tests[0].get("verdict", "missing")),
         bool(ranks),
@@ -367,6 +373,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="", help="comma-separated case names")
     parser.add_argument("--json", type=Path, help="write the per-run results as JSON")
     parser.add_argument("--markdown", type=Path, help="write the table as Markdown")
+    parser.add_argument("--reports", type=Path, help="keep each run's leakharness JSON report in this folder")
     parser.add_argument("--keep", action="store_true", help="keep the environments in --cache for reruns")
     parser.add_argument(
         "--cache",
@@ -444,6 +451,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         results = {"summary": summary, "runs": [asdict(o) for o in outcomes]}
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    if args.reports:
+        args.reports.mkdir(parents=True, exist_ok=True)
+        for report in work.glob("*.json"):
+            shutil.copy(report, args.reports / report.name)
     shutil.rmtree(work, ignore_errors=True)
     return 0
 

@@ -57,7 +57,7 @@ LIB = "/venv/site-packages/lib/core.py"
 
 def test_marked_line_charged_second_is_a_strict_hit_at_rank_two() -> None:
     data = report(lines=[site(LIB, 5), site("test_lib.py", 12), site(LIB, 9)])
-    assert score(data) == ("leak", True, True, 2, "lines: core.py:5")
+    assert score(data) == ("leak", True, True, 2, "lines: lib/core.py:5")
 
 
 def test_marked_line_only_in_a_traceback_is_a_loose_hit() -> None:
