@@ -9,7 +9,8 @@ environment holding that release and leakharness's own requirements (read
 from the checkout's ``setup.cfg``); leakharness itself comes from the
 checkout through ``PYTHONPATH``, so one set of environments serves any
 worktree. Then it runs ``python -m leakharness FILE --json OUT -q`` from the
-cases folder, with an empty ``--config`` so that no project settings apply.
+cases folder, with ``--config`` naming an empty ``[tool.leakharness]`` table,
+so that no project settings apply.
 
 Scoring (``score_run``), per run of one case on one release:
 
@@ -264,7 +265,7 @@ def run_case(case: Case, release: str, env: Path, repo: Path, work: Path) -> Out
     expected = expected_verdict(case, release)
     out = work / f"{case.name}-{release}.json"
     config = work / "pyproject.toml"
-    config.write_text("", encoding="utf-8")
+    config.write_text("[tool.leakharness]\n", encoding="utf-8")
     cmd = [str(env / "bin" / "python"), "-m", "leakharness", case.file, "--json", str(out), "-q"]
     cmd += ["--config", str(config)]
     environ = {**os.environ, "PYTHONPATH": str(repo), "NO_COLOR": "1"}
