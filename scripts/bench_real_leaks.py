@@ -419,22 +419,7 @@ def main(argv: list[str] | None = None) -> int:
         for release in (case.leaky, case.fixed):
             folder = jobs[(case.name, release)][0]
             if errors[folder]:
-                expected = "leak" if release == case.leaky else "clean"
-                outcomes.append(
-                    Outcome(
-                        case.name,
-                        release,
-                        expected,
-                        "error",
-                        False,
-                        False,
-                        False,
-                        None,
-                        "-",
-                        0.0,
-                        errors[folder],
-                    )
-                )
+                outcomes.append(failed(case, release, errors[folder]))
             else:
                 outcomes.append(run_case(case, release, folder, repo, work))
             o = outcomes[-1]
