@@ -15,7 +15,7 @@ from leakharness.errors import LeakError, LeakHarnessError, LeakWarning
 
 if TYPE_CHECKING:
     from leakharness.config import Settings
-    from leakharness.integrations.check import check
+    from leakharness.integrations.check import check, check_async
     from leakharness.integrations.testcase import LeakTestCase, no_leaks
     from leakharness.integrations.web import wsgi_cycle
     from leakharness.integrations.web_asgi import asgi_cycle
@@ -39,6 +39,7 @@ _LAZY = {
     "Verdict": "leakharness.judge.verdict",
     "asgi_cycle": "leakharness.integrations.web_asgi",
     "check": "leakharness.integrations.check",
+    "check_async": "leakharness.integrations.check",
     "no_leaks": "leakharness.integrations.testcase",
     "register_cache": "leakharness.measure.caches",
     "unregister_cache": "leakharness.measure.caches",
@@ -62,6 +63,7 @@ __all__ = [
     "__version__",
     "asgi_cycle",
     "check",
+    "check_async",
     "no_leaks",
     "register_cache",
     "unregister_cache",

@@ -9,10 +9,10 @@ from time import perf_counter
 from leakharness.config import Settings, require_settings
 from leakharness.diagnose.diagnosis import Diagnosis, Watch, diagnose
 from leakharness.diagnose.locate import Line, Location, locate, plan
-from leakharness.errors import LeakHarnessError
 from leakharness.judge.classify import classify
 from leakharness.judge.tolerance import Tolerated
 from leakharness.judge.verdict import Judgement, Verdict, combine
+from leakharness.measure.async_cycle import LoopCycle, as_cycle
 from leakharness.measure.detect import Detection, detect
 from leakharness.measure.probes import make_probes
 from leakharness.measure.session import Cycle, Session
@@ -34,10 +34,19 @@ class _Run:
 
 def examine(cycle: Cycle, settings: Settings | None = None, test_id: str = "") -> TestReport:
     """Repeat ``cycle`` and report what it leaks. Exceptions from the cycle
-    propagate unchanged, after the process state has been restored."""
-    if not callable(cycle):
-        raise LeakHarnessError(f"cycle must be callable (got {cycle!r})")
+    propagate unchanged, after the process state has been restored. An async
+    cycle runs on one event loop (see ``measure.async_cycle``)."""
     settings = Settings() if settings is None else require_settings(settings)
+    with closing(as_cycle(cycle)) as adapted:
+        return _examine(adapted, settings, test_id or _name(cycle))
+
+
+def _name(cycle: object) -> str:
+    target = cycle.target if isinstance(cycle, LoopCycle) else cycle
+    return str(getattr(target, "__qualname__", None) or repr(target))
+
+
+def _examine(cycle: LoopCycle, settings: Settings, test_id: str) -> TestReport:
     started = perf_counter()
     run = _measure(cycle, settings)
     results = tuple(
@@ -62,7 +71,7 @@ def examine(cycle: Cycle, settings: Settings | None = None, test_id: str = "") -
     shown = verdict in (Verdict.LEAK, Verdict.INCONCLUSIVE) and location is not None
     leaks = [r for r in results if r.verdict is Verdict.LEAK]
     return TestReport(
-        id=test_id or getattr(cycle, "__qualname__", repr(cycle)),
+        id=test_id,
         verdict=verdict,
         cycles=run.detection.cycles,
         warmup_cycles=run.detection.warmup,
@@ -80,10 +89,10 @@ def examine(cycle: Cycle, settings: Settings | None = None, test_id: str = "") -
     )
 
 
-def _measure(cycle: Cycle, settings: Settings) -> _Run:
+def _measure(cycle: LoopCycle, settings: Settings) -> _Run:
     """Detect with cheap probes; locate (and watch) only what grew."""
     location, watch = None, None
-    probe_set = make_probes(settings.resources)
+    probe_set = make_probes(settings.resources, cycle)
     with preserved_state() as state, closing(probe_set):
         state.freeze()  # before warm-up: its collections then cost nothing for the user's heap
         session = Session(cycle, settings, state)
@@ -98,7 +107,7 @@ def _measure(cycle: Cycle, settings: Settings) -> _Run:
         per_cycle = detection.seconds / max(1, detection.cycles)
         budgeted = plan(settings.locate_cycles, settings.warmup, per_cycle, settings.time_budget)
         if suspicious and budgeted:
-            watch = Watch(suspicious)
+            watch = Watch(suspicious, cycle)
             location = locate(session, budgeted, watch)
     notes = list(probe_set.notes)
     if suspicious and not budgeted:

@@ -17,6 +17,7 @@ class Resource(Enum):
     NATIVE_THREADS = "native_threads"
     CHILDREN = "children"
     GARBAGE = "garbage"
+    TASKS = "tasks"
 
     @property
     def label(self) -> str:
@@ -52,6 +53,7 @@ class Resource(Enum):
             Resource.NATIVE_THREADS,
             Resource.CHILDREN,
             Resource.GARBAGE,
+            Resource.TASKS,
         )
 
     @classmethod
@@ -73,6 +75,7 @@ _LABELS = {
     Resource.NATIVE_THREADS: "native threads",
     Resource.CHILDREN: "child processes",
     Resource.GARBAGE: "uncollectable garbage",
+    Resource.TASKS: "asyncio tasks",
 }
 
 _UNITS = {
@@ -85,6 +88,7 @@ _UNITS = {
     Resource.NATIVE_THREADS: "threads",
     Resource.CHILDREN: "processes",
     Resource.GARBAGE: "objects",
+    Resource.TASKS: "tasks",
 }
 
 # RSS moves in 4 KiB pages: a clean numpy frame cycle moves it by 0 to 3 pages
@@ -105,6 +109,7 @@ _FLOORS = {
     Resource.NATIVE_THREADS: 0.0,
     Resource.CHILDREN: 0.0,
     Resource.GARBAGE: 0.0,
+    Resource.TASKS: 0.0,
 }
 
 _PAGE = 4096

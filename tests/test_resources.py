@@ -57,4 +57,5 @@ def test_rss_has_a_band_of_pages_and_counts_are_exact() -> None:
         Resource.NATIVE_THREADS,
         Resource.CHILDREN,
         Resource.GARBAGE,
+        Resource.TASKS,
     }

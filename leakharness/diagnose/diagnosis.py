@@ -22,8 +22,10 @@ from leakharness.diagnose.holder_steps import Holder
 from leakharness.diagnose.holders import MAX_DEPTH, find_holder, holder_picture
 from leakharness.diagnose.locate import TypeGrowth
 from leakharness.diagnose.native import LineUsage, line_memory_profile
+from leakharness.diagnose.tasks import TaskInfo, TaskOrigins
 from leakharness.diagnose.threads import ThreadInfo, ThreadOrigins, leaked_threads, thread_idents
 from leakharness.frames import Frame
+from leakharness.measure.async_cycle import LoopCycle
 from leakharness.resources import Resource
 
 CANDIDATE_TYPES = 3  # holders are looked for for this many growing types; the shortest chain is kept
@@ -63,6 +65,7 @@ class Diagnosis:
     threads: tuple[Group[ThreadInfo], ...] = ()
     fds: tuple[Group[FdInfo], ...] = ()
     children: tuple[Group[ChildInfo], ...] = ()
+    tasks: tuple[Group[TaskInfo], ...] = ()
     memory_lines: tuple[LineUsage, ...] = ()
     notes: tuple[str, ...] = field(default=())
     holder_graph: bytes | None = field(default=None, repr=False)
@@ -77,6 +80,7 @@ class Diagnosis:
             "threads": [g.to_dict() for g in self.threads],
             "fds": [g.to_dict() for g in self.fds],
             "children": [g.to_dict() for g in self.children],
+            "tasks": [g.to_dict() for g in self.tasks],
             "memory_lines": [m.to_dict() for m in self.memory_lines],
             "notes": list(self.notes),
         }
@@ -88,10 +92,13 @@ def _start_line(frames: tuple[Frame, ...]) -> tuple[str, int] | None:
 
 
 class Watch:
-    """Watches threads, descriptors and children around the locate cycles."""
+    """Watches threads, descriptors, children and the asyncio tasks of
+    ``cycle``'s loop around the locate cycles."""
 
-    def __init__(self, resources: Iterable[Resource]) -> None:
+    def __init__(self, resources: Iterable[Resource], cycle: LoopCycle | None = None) -> None:
         wanted = set(resources)
+        loop = cycle.loop if cycle is not None and Resource.TASKS in wanted else None
+        self._tasks = TaskOrigins(loop) if loop is not None and not loop.is_closed() else None
         self._threads = bool(wanted & {Resource.THREADS, Resource.NATIVE_THREADS})
         self._fds = Resource.FDS in wanted
         self._children = Resource.CHILDREN in wanted
@@ -100,6 +107,7 @@ class Watch:
         self.threads: Findings[ThreadInfo] = Findings()
         self.fds: Findings[FdInfo] = Findings()
         self.children: Findings[ChildInfo] = Findings()
+        self.tasks: Findings[TaskInfo] = Findings()
 
     def __enter__(self) -> Watch:
         self._before = (
@@ -109,6 +117,8 @@ class Watch:
         )
         if self._threads:
             self._origins.__enter__()
+        if self._tasks is not None:
+            self._tasks.__enter__()
         return self
 
     def __exit__(
@@ -119,8 +129,12 @@ class Watch:
     ) -> None:
         if self._threads:
             self._origins.__exit__(kind, error, traceback)
+        if self._tasks is not None:
+            self._tasks.__exit__(kind, error, traceback)
         if error is not None:
             return
+        if self._tasks is not None:
+            self.tasks = self._tasks.leaked_tasks()
         threads, fds, pids = self._before
         if self._threads:
             self.threads = leaked_threads(threads, self._origins)
@@ -150,13 +164,14 @@ def diagnose(
     notes += memory.notes
     if watch is None:
         return Diagnosis(tuple(holders), memory_lines=tuple(memory), notes=tuple(notes), holder_graph=picture)
-    notes += [*watch.threads.notes, *watch.fds.notes, *watch.children.notes]
+    notes += [*watch.threads.notes, *watch.fds.notes, *watch.children.notes, *watch.tasks.notes]
     return Diagnosis(
         holder_graph=picture,
         holders=tuple(holders),
         threads=group(watch.threads, lambda t: (t.target, _start_line(t.start_stack))),
         fds=group(watch.fds, lambda f: (f.kind, f.description), lambda f: len(f.created)),
         children=group(watch.children, lambda c: (c.status, c.cmdline)),
+        tasks=group(watch.tasks, lambda t: (t.coroutine, _site(t.created)), lambda t: len(t.created)),
         memory_lines=tuple(memory),
         notes=tuple(notes),
     )

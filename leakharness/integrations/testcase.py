@@ -8,14 +8,19 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from leakharness.config import FIELD_NAMES, Settings, find_pyproject, require_settings
 from leakharness.errors import LeakError, LeakHarnessError, LeakWarning
 from leakharness.examine import examine
+from leakharness.integrations.awaited import examine_awaited
 from leakharness.judge.verdict import Verdict
+from leakharness.measure.async_cycle import as_cycle, is_async
 from leakharness.report.console import to_text
 from leakharness.report.model import TestReport
+
+if TYPE_CHECKING:
+    import asyncio
 
 F = TypeVar("F", bound=Callable[..., Any])
 _CONTEXT = "_leakharness_context"
@@ -66,11 +71,14 @@ def assert_no_leaks(
     cycle: Callable[[], object], settings: Settings, test_id: str, context: RunContext | None = None
 ) -> TestReport:
     """Examine ``cycle``; raise LeakError if it leaks; return the report otherwise."""
-    report = examine(cycle, settings, test_id=test_id)
+    return _verdict(examine(cycle, settings, test_id=test_id), context)
+
+
+def _verdict(report: TestReport, context: RunContext | None) -> TestReport:
     if context is not None:
         context.collect(report)
     for warning in report.warnings:
-        warnings.warn(LeakWarning(f"{test_id}: {warning}"), stacklevel=3)
+        warnings.warn(LeakWarning(f"{report.id}: {warning}"), stacklevel=4)
     if report.verdict is Verdict.LEAK:
         raise LeakError(f"{report.reason}\n\n{to_text(report)}", report)
     return report
@@ -92,10 +100,22 @@ class LeakTestCase(unittest.TestCase):
         Keywords named like a Settings field configure this call (for
         example ``max_cycles=50``); the others are passed to the cycle.
         """
-        context = _context(self)
-        settings, rest = class_settings(type(self), context).split(kwargs)
-        bound = functools.partial(cycle, *args, **rest) if args or rest else cycle
-        return assert_no_leaks(bound, settings, self.id(), context)
+        settings, bound = self._leak_call(cycle, args, kwargs)
+        return assert_no_leaks(bound, settings, self.id(), _context(self))
+
+    async def assertNoLeaksAsync(  # noqa: N802
+        self, cycle: Callable[..., object], /, *args: Any, **kwargs: Any
+    ) -> TestReport:
+        """``assertNoLeaks`` from an ``async def`` test: the cycles run on the
+        test's running event loop (``await self.assertNoLeaksAsync(cycle)``)."""
+        settings, bound = self._leak_call(cycle, args, kwargs)
+        return _verdict(await examine_awaited(bound, settings, self.id()), _context(self))
+
+    def _leak_call(
+        self, cycle: Callable[..., object], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[Settings, Callable[[], object]]:
+        settings, rest = class_settings(type(self), _context(self)).split(kwargs)
+        return settings, functools.partial(cycle, *args, **rest) if args or rest else cycle
 
 
 def no_leaks(method: F | None = None, /, **options: Any) -> Any:
@@ -112,9 +132,23 @@ def no_leaks(method: F | None = None, /, **options: Any) -> Any:
         def test(self: unittest.TestCase) -> None:
             context = _context(self)
             settings = class_settings(type(self), context).replace(**options)
-            assert_no_leaks(functools.partial(test_method, self), settings, self.id(), context)
+            cycle = as_cycle(functools.partial(test_method, self), _test_loop(self, test_method))
+            assert_no_leaks(cycle, settings, self.id(), context)
 
         test.__leakharness__ = True  # type: ignore[attr-defined]
         return test  # type: ignore[return-value]
 
     return decorate(method) if method is not None else decorate
+
+
+def _test_loop(test: unittest.TestCase, method: Callable[..., object]) -> asyncio.AbstractEventLoop | None:
+    """An ``IsolatedAsyncioTestCase``'s own loop for an async test method (it
+    is set as the current loop, and idle while a synchronous method runs), so
+    that the cycles share the loop of ``asyncSetUp``'s fixtures; else None."""
+    if not (is_async(method) and isinstance(test, unittest.IsolatedAsyncioTestCase)):
+        return None
+    import asyncio
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return asyncio.get_event_loop()

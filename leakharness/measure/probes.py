@@ -22,6 +22,7 @@ from typing import Protocol
 
 import psutil
 
+from leakharness.measure.async_cycle import LoopCycle
 from leakharness.resources import Resource
 
 
@@ -219,6 +220,24 @@ class NativeHeap:
         return int(info.uordblks + info.hblkhd)
 
 
+class PendingTasks:
+    """asyncio tasks not done on the loop the cycles run on (none before
+    that loop exists, and for a cycle that never awaits)."""
+
+    resource = Resource.TASKS
+
+    def __init__(self, cycle: LoopCycle | None = None) -> None:
+        self._cycle = cycle
+
+    def sample(self) -> int:
+        loop = self._cycle.loop if self._cycle is not None else None
+        if loop is None or loop.is_closed():
+            return 0
+        import asyncio  # imported already: the cycle made or was given a loop
+
+        return len(asyncio.all_tasks(loop))
+
+
 PROBE_TYPES: dict[Resource, type] = {
     Resource.HEAP: HeapBlocks,
     Resource.OBJECTS: GcObjects,
@@ -229,6 +248,7 @@ PROBE_TYPES: dict[Resource, type] = {
     Resource.NATIVE_THREADS: NativeThreads,
     Resource.CHILDREN: ChildProcesses,
     Resource.GARBAGE: GcGarbage,
+    Resource.TASKS: PendingTasks,
 }
 
 
@@ -253,12 +273,13 @@ class ProbeSet:
                 close()
 
 
-def make_probes(resources: Iterable[Resource]) -> ProbeSet:
+def make_probes(resources: Iterable[Resource], cycle: LoopCycle | None = None) -> ProbeSet:
+    """The probes of ``resources``; ``cycle`` tells the tasks probe its loop."""
     probes: list[Probe] = []
     notes: list[str] = []
     for resource in resources:
         try:
-            probes.append(PROBE_TYPES[resource]())
+            probes.append(PendingTasks(cycle) if resource is Resource.TASKS else PROBE_TYPES[resource]())
         except ProbeUnavailable as err:
             notes.append(f"{resource.label} not measured: {err}")
     return ProbeSet(tuple(probes), tuple(notes))

@@ -1,4 +1,4 @@
-"""Leave the process as it was found: gc and tracemalloc state, restored in finally."""
+"""Leave the process as it was found: gc, tracemalloc and event loop state, restored in finally."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import gc
 import tracemalloc
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from leakharness.measure.async_cycle import EventLoopState
 
 
 class ProcessState:
@@ -17,6 +19,7 @@ class ProcessState:
         self.was_tracing = tracemalloc.is_tracing()
         self.traceback_limit = tracemalloc.get_traceback_limit()
         self.froze = False
+        self.event_loop = EventLoopState()
 
     def freeze(self) -> bool:
         """Move every tracked object to gc's permanent generation, so that a
@@ -49,6 +52,7 @@ class ProcessState:
                 tracemalloc.stop()
         gc.set_threshold(*self.gc_threshold)
         (gc.enable if self.gc_enabled else gc.disable)()
+        self.event_loop.restore()
 
 
 @contextmanager

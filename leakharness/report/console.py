@@ -168,6 +168,7 @@ def diagnosis_parts(diagnosis: Diagnosis) -> Iterator[RenderableType]:
         yield text
     for part in (
         _threads_table(diagnosis),
+        _tasks_table(diagnosis),
         _fds_table(diagnosis),
         _children_table(diagnosis),
         _memory_table(diagnosis),
@@ -186,6 +187,15 @@ def _threads_table(diagnosis: Diagnosis) -> Table:
             Text(thread.target or "-"),
             _origin_text(thread.start_stack, thread.inside),
         )
+    return table
+
+
+def _tasks_table(diagnosis: Diagnosis) -> Table:
+    table = _table("count", "leaked task", "waiting at", "created at")
+    for tasks in diagnosis.tasks:
+        task = tasks.example
+        waiting = (task.waiting_at,) if task.waiting_at else ()
+        table.add_row(Text(str(tasks.count)), Text(task.coroutine), _site(waiting), _site(task.created))
     return table
 
 
