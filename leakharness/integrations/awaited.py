@@ -49,6 +49,9 @@ async def examine_awaited(cycle: object, settings: Settings, test_id: str) -> Te
     except asyncio.CancelledError:
         adapted.stopped = True
         raise
+    finally:
+        if not adapted.stopped:
+            worker.join()  # it has handed its outcome back: only its exit is left
 
 
 def _hand_back(

@@ -91,6 +91,9 @@ def examine_test(test: unittest.TestCase, settings: Settings) -> list[TestReport
     """The reports of one test: hunted, or its own findings if it runs as written."""
     if _runs_as_written(test):
         return _run_as_written(test, settings)
+    never = _never_runs(test)
+    if never:
+        return [TestReport(test.id(), Verdict.ERROR, reason=never)]
     first = _run_once(test)
     if first is not None:
         return [first]
@@ -105,6 +108,21 @@ def examine_test(test: unittest.TestCase, settings: Settings) -> list[TestReport
 def _runs_as_written(test: unittest.TestCase) -> bool:
     method = getattr(test, getattr(test, "_testMethodName", ""), None)
     return isinstance(test, LeakTestCase) or getattr(method, "__leakharness__", False)
+
+
+def _never_runs(test: unittest.TestCase) -> str | None:
+    """Why unittest would pass ``test`` without running its body: it calls a
+    generator (or, outside an IsolatedAsyncioTestCase, a coroutine) test
+    method and drops what that returns. None when the body runs."""
+    method = getattr(test, getattr(test, "_testMethodName", ""), None)
+    if inspect.isgeneratorfunction(method) or inspect.isasyncgenfunction(method):
+        return "a generator test method: unittest calls it and none of its body runs"
+    if inspect.iscoroutinefunction(method) and not isinstance(test, unittest.IsolatedAsyncioTestCase):
+        return (
+            "an async def test on a plain TestCase: unittest never awaits it; "
+            "derive the class from unittest.IsolatedAsyncioTestCase"
+        )
+    return None
 
 
 def _outcome(test: unittest.TestCase, result: unittest.TestResult) -> TestReport | None:
