@@ -162,7 +162,7 @@ def test_a_loop_passed_in_is_driven_and_left_open() -> None:
 
 def test_inside_a_running_loop_an_async_cycle_is_a_clear_error() -> None:
     async def main() -> None:
-        with pytest.raises(LeakHarnessError, match="already running in this thread: await self.assertNo"):
+        with pytest.raises(LeakHarnessError, match=r"already running in this thread: await self\.assertNo"):
             leakharness.check(clean_handler, **FAST)
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # the refused coroutine is closed: no "never awaited"

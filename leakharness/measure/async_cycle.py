@@ -151,8 +151,10 @@ class EventLoopState:
     unsets the current loop when it closes its own) may change either."""
 
     def __init__(self) -> None:
-        self.imported = "asyncio" in sys.modules  # else nothing to save, and no import to pay for
-        self.policy, self.loop = _policy_and_loop() if self.imported else (None, None)
+        found: tuple[Any, Any] = (None, None)
+        if "asyncio" in sys.modules:  # else nothing to save, and no import to pay for
+            found = _policy_and_loop()
+        self.policy, self.loop = found
 
     def restore(self) -> None:
         if "asyncio" not in sys.modules:
