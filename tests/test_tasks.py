@@ -54,8 +54,8 @@ def test_a_task_left_pending_each_cycle_is_a_leak_named_with_its_lines() -> None
 
     buffer = io.StringIO()
     Console(file=buffer, width=140).print(report)
-    row = next(line for line in buffer.getvalue().splitlines() if "poll_forever" in line)
-    assert "test_tasks.py:" in row and "create_task(poll_forever())" in row
+    row = next(line for line in buffer.getvalue().splitlines() if f"{__name__}.poll_forever" in line)
+    assert f"test_tasks.py:{line_of('# WAITS')}" in row and f"test_tasks.py:{line_of('# CREATES')}" in row
 
     entry = json.loads(json.dumps(report.to_dict()))["tests"][0]["diagnosis"]["tasks"][0]
     assert entry["example"]["coroutine"].endswith("poll_forever")

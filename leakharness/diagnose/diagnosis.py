@@ -171,7 +171,7 @@ def diagnose(
         threads=group(watch.threads, lambda t: (t.target, _start_line(t.start_stack))),
         fds=group(watch.fds, lambda f: (f.kind, f.description), lambda f: len(f.created)),
         children=group(watch.children, lambda c: (c.status, c.cmdline)),
-        tasks=group(watch.tasks, lambda t: (t.coroutine, _site(t.created)), lambda t: len(t.created)),
+        tasks=group(watch.tasks, lambda t: (t.coroutine, _start_line(t.created)), lambda t: len(t.created)),
         memory_lines=tuple(memory),
         notes=tuple(notes),
     )

@@ -3,21 +3,21 @@ stack that created it.
 
 While active, ``TaskOrigins`` wraps the loop's task factory (any factory
 already set keeps making the tasks) and remembers each new task's creation
-stack; the previous factory is put back on exit. Only the locate phase
+site, charged to the innermost project frame (beneath it, asyncio's or a
+library's frame that made the task); the previous factory is put back on exit. Only the locate phase
 installs it: a stack per task would slow every detection cycle.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 import weakref
 from dataclasses import dataclass
-from types import FrameType, TracebackType
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from leakharness.diagnose.findings import STACK_DEPTH, Findings, frames_to_dict
-from leakharness.frames import Frame, Origin, origin
+from leakharness.frames import Frame, Site, live_places, walk
 
 if TYPE_CHECKING:
     import asyncio
@@ -30,6 +30,7 @@ class TaskInfo:
     coroutine: str
     name: str
     created: tuple[Frame, ...] = ()
+    inside: Frame | None = None  # the library or asyncio frame beneath the creating project line
     waiting_at: Frame | None = None
 
     def __repr__(self) -> str:
@@ -41,6 +42,7 @@ class TaskInfo:
             "coroutine": self.coroutine,
             "name": self.name,
             "created": frames_to_dict(self.created),
+            "inside": self.inside.to_dict() if self.inside else None,
             "waiting_at": self.waiting_at.to_dict() if self.waiting_at else None,
         }
 
@@ -51,9 +53,7 @@ class TaskOrigins:
     def __init__(self, loop: asyncio.AbstractEventLoop, depth: int = STACK_DEPTH) -> None:
         self.loop = loop
         self.depth = depth
-        self._stacks: weakref.WeakKeyDictionary[asyncio.Task[Any], tuple[Frame, ...]] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._sites: weakref.WeakKeyDictionary[asyncio.Task[Any], Site] = weakref.WeakKeyDictionary()
         self._before: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
         self._previous: Any = None
 
@@ -61,12 +61,13 @@ class TaskOrigins:
         import asyncio
 
         previous = self._previous = self.loop.get_task_factory()
-        stacks, depth, skip = self._stacks, self.depth, _asyncio_dir()
+        sites = self._sites
 
         def factory(loop: asyncio.AbstractEventLoop, coro: Any, **options: Any) -> asyncio.Future[Any]:
             made = previous(loop, coro, **options) if previous else asyncio.Task(coro, loop=loop, **options)
-            if isinstance(made, asyncio.Task):
-                stacks[made] = _creation_stack(sys._getframe(1), depth, skip)
+            site = walk(live_places(sys._getframe(1)))
+            if site is not None and isinstance(made, asyncio.Task):  # None: the harness's own task
+                sites[made] = site
             return made
 
         self._before = weakref.WeakSet(asyncio.all_tasks(self.loop))
@@ -83,41 +84,21 @@ class TaskOrigins:
         """Tasks not done now that were not pending on entry."""
         import asyncio
 
-        found = [
-            TaskInfo(
-                coroutine=_coroutine_name(task),
-                name=task.get_name(),
-                created=self._stacks.get(task, ()),
-                waiting_at=_waiting_at(task),
+        found = []
+        for task in asyncio.all_tasks(self.loop):
+            if task in self._before:
+                continue
+            site = self._sites.get(task)
+            found.append(
+                TaskInfo(
+                    coroutine=_coroutine_name(task),
+                    name=task.get_name(),
+                    created=site.stack(self.depth) if site else (),
+                    inside=site.inside() if site else None,
+                    waiting_at=_waiting_at(task),
+                )
             )
-            for task in asyncio.all_tasks(self.loop)
-            if task not in self._before
-        ]
         return Findings(tuple(sorted(found, key=lambda t: (t.coroutine, t.name))))
-
-
-def _asyncio_dir() -> str:
-    import asyncio
-
-    return os.path.dirname(os.path.abspath(asyncio.__file__)) + os.sep
-
-
-def _creation_stack(frame: FrameType | None, depth: int, skip: str) -> tuple[Frame, ...]:
-    """The creating frames, innermost first: from the first outside asyncio and
-    the harness out to the harness frame that ran the cycle, without the
-    standard-library frames just below it."""
-    frames: list[Frame] = []
-    while frame is not None and len(frames) < depth:
-        file = frame.f_code.co_filename
-        if file.startswith(skip) or origin(file) is Origin.HARNESS:
-            if frames:
-                break
-        else:
-            frames.append(Frame(file, frame.f_lineno))
-        frame = frame.f_back
-    while len(frames) > 1 and origin(frames[-1].file) is Origin.STDLIB:
-        frames.pop()
-    return tuple(frames)
 
 
 def _coroutine_name(task: asyncio.Task[Any]) -> str:

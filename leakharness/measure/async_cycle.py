@@ -30,6 +30,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from leakharness.errors import LeakHarnessError
+from leakharness.frames import calls_code_under_test
 
 if TYPE_CHECKING:  # asyncio costs 20 to 90 ms to import: only async cycles pay for it
     import asyncio
@@ -56,6 +57,7 @@ class LoopCycle:
     def loop(self) -> asyncio.AbstractEventLoop | None:
         return self._loop
 
+    @calls_code_under_test
     def __call__(self) -> None:
         if self.stopped:
             raise LeakHarnessError(f"{self.name}: the examination was cancelled")
@@ -71,6 +73,7 @@ class LoopCycle:
         else:
             _refuse_iterator(result, self.name)
 
+    @calls_code_under_test
     def _run(self, awaitable: Awaitable[Any]) -> None:
         import asyncio
 
@@ -200,6 +203,7 @@ def _refuse_iterator(result: object, name: str) -> None:
         )
 
 
+@calls_code_under_test
 async def _call(target: Target, name: str) -> None:
     """Call ``target`` on the loop's own thread and await what it returns."""
     result = target()

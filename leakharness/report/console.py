@@ -195,7 +195,12 @@ def _tasks_table(diagnosis: Diagnosis) -> Table:
     for tasks in diagnosis.tasks:
         task = tasks.example
         waiting = (task.waiting_at,) if task.waiting_at else ()
-        table.add_row(Text(str(tasks.count)), Text(task.coroutine), _site(waiting), _site(task.created))
+        table.add_row(
+            Text(str(tasks.count)),
+            Text(task.coroutine),
+            _origin_text(waiting, None),
+            _origin_text(task.created, task.inside),
+        )
     return table
 
 
