@@ -82,7 +82,11 @@ def test_leaks_fail_the_test_with_the_leak_error_text(serial: Any) -> None:
     assert proc.returncode == 1
     assert {test for test, verdict in verdicts(document).items() if verdict == "leak"} == LEAKING
     failed = {line.split()[1] for line in proc.stdout.splitlines() if line.startswith("FAILED ")}
-    assert failed == {*LEAKING, "test_cases.py::test_fails_on_its_own"}
+    assert failed == {
+        *LEAKING,
+        "test_cases.py::test_fails_on_its_own",
+        "test_cases.py::test_passes_only_once",
+    }
     assert "leaks Python heap" in proc.stdout
     assert "allocated at (innermost first):" in proc.stdout
 
@@ -128,6 +132,10 @@ def test_a_test_that_fails_on_its_own_is_that_failure_not_repeated(serial: Any) 
     assert (test["verdict"], test["cycles"]) == ("error", 0)
     assert "ValueError: broken on its own" in test["error"]
     assert "FAILED test_cases.py::test_fails_on_its_own - ValueError: broken on its own" in proc.stdout
+    once = next(t for t in document["tests"] if t["id"].endswith("test_passes_only_once"))
+    assert once["verdict"] == "error"
+    assert once["reason"].startswith("passed once, then failed when repeated")
+    assert "assert not True" in once["error"]
     skipped = next(t for t in document["tests"] if t["id"].endswith("test_skipped"))
     assert (skipped["verdict"], skipped["reason"]) == ("skipped", "Skipped: not today")
 
@@ -136,10 +144,10 @@ def test_the_json_report_has_the_clis_schema_with_node_ids(serial: Any) -> None:
     _, document = serial
     assert document["schema"] == 1
     assert document["settings"]["max_cycles"] == 60
-    assert document["summary"] == {"leak": 5, "clean": 13, "inconclusive": 0, "error": 1, "skipped": 1}
+    assert document["summary"] == {"leak": 5, "clean": 13, "inconclusive": 0, "error": 2, "skipped": 1}
     ids = [test["id"] for test in document["tests"]]
     assert ids[:2] == ["test_cases.py::test_clean_function", "test_cases.py::test_leaking_function"]
-    assert len(ids) == 20  # every collected test, in collection order
+    assert len(ids) == 21  # every collected test, in collection order
 
 
 def test_the_terminal_summary_shows_the_leaks_after_pytests_own(serial: Any) -> None:
@@ -147,7 +155,7 @@ def test_the_terminal_summary_shows_the_leaks_after_pytests_own(serial: Any) -> 
     out = proc.stdout
     section = out.index("= leakharness =")
     assert out.index("= FAILURES =") < section < out.index("short test summary info")
-    assert "20 tests examined: 5 leak, 13 clean, 1 error, 1 skipped" in out[section:]
+    assert "21 tests examined: 5 leak, 13 clean, 2 error, 1 skipped" in out[section:]
     assert "LEAK  test_cases.py::test_leaking_fixture" in out[section:]
 
 

@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 
 FIXTURE = "leak_check"
 Render = Callable[["TestReport"], Finding]
+REPEATED = (
+    "passed once, then failed when repeated: it depends on what an earlier run changed "
+    "(or it is flaky), so it cannot be examined as a cycle"
+)
 CONTEXT: pytest.StashKey[RunContext] = pytest.StashKey()
 
 
@@ -60,8 +64,8 @@ def examine_item(item: pytest.Item, nextitem: pytest.Item | None, settings: Sett
         if failed.own:  # the first run's teardown failed: that run's outcome
             own_failure, test = failed.report, own_outcome(item, failed.report)
         else:
-            test = _report(item, Verdict.ERROR, "failed on a repeated cycle", error=failed.text)
-            call.outcome, call.longrepr = "failed", f"failed on a repeated cycle:\n{failed.text}"
+            test = _report(item, Verdict.ERROR, REPEATED, error=failed.text)
+            call.outcome, call.longrepr = "failed", f"{REPEATED}:\n\n{failed.text}"
     if test.verdict is Verdict.LEAK:
         call.outcome, call.longrepr = "failed", leak_text(test)
     _log(item, call)

@@ -92,6 +92,14 @@ def test_fails_on_its_own():
     raise ValueError("broken on its own")
 
 
+ONCE = {"ran": False}
+
+
+def test_passes_only_once():
+    assert not ONCE["ran"]
+    ONCE["ran"] = True
+
+
 @pytest.mark.skip(reason="not today")
 def test_skipped():
     HOARD.append(bytearray(1))
