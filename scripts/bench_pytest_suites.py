@@ -18,9 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
-import shutil
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -28,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bench_real_suites import download, flagged_rows, markdown_table, run, source_path, unpack
-from benchlib import machine_line, text_table
+from benchlib import machine_line, publish, scratch, text_table
 
 Result = dict[str, Any]
 # Loaded by name only where the entry point is not installed (naming it twice is an error).
@@ -152,20 +150,12 @@ def main(argv: list[str] | None = None) -> int:
     if any(n not in SUITES for n in names):
         parser.error(f"known libraries: {', '.join(SUITES)}")
     project = Path(__file__).resolve().parent.parent
-    work = Path(tempfile.mkdtemp(prefix="bench-pytest-"))
     results = []
-    try:
+    with scratch("bench-pytest-", args.keep) as work:
         for name in names:
             print(f"{name}: downloading, unpacking, running ...", flush=True)
             results.append(examine_suite(SUITES[name], work, project))
-    finally:
-        if args.keep:
-            shutil.copytree(work, args.keep, dirs_exist_ok=True)
-        shutil.rmtree(work, ignore_errors=True)
-    text, md = render(results, shlex.join([sys.executable, *sys.argv]))
-    print("\n" + text)
-    if args.markdown:
-        Path(args.markdown).write_text(md)
+    publish(*render(results, shlex.join([sys.executable, *sys.argv])), args.markdown)
     return 0
 
 

@@ -20,18 +20,16 @@ import itertools
 import json
 import os
 import shlex
-import shutil
 import statistics
 import subprocess
 import sys
 import tarfile
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchlib import machine_line, text_table
+from benchlib import machine_line, publish, scratch, text_table
 
 Result = dict[str, Any]
 
@@ -429,9 +427,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: unknown libraries {unknown}; known: {list(LIBRARIES)}", file=sys.stderr)
         return 2
     command = shlex.join([sys.executable, *sys.argv])
-    work = Path(tempfile.mkdtemp(prefix="bench-suites-"))
     results = []
-    try:
+    with scratch("bench-suites-", args.keep) as work:
         for name in names:
             print(f"{name}: downloading, unpacking, hunting ...", flush=True)
             result = examine_library(LIBRARIES[name], work)
@@ -441,15 +438,7 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
             results.append(result)
-    finally:
-        if args.keep:
-            shutil.copytree(work, args.keep, dirs_exist_ok=True)
-            print(f"kept in {args.keep}")
-        shutil.rmtree(work, ignore_errors=True)
-    text, md = render(results, command)
-    print("\n" + text)
-    if args.markdown:
-        Path(args.markdown).write_text(md)
+    publish(*render(results, command), args.markdown)
     return 0
 
 

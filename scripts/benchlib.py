@@ -5,6 +5,11 @@ from __future__ import annotations
 import datetime
 import os
 import platform
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 
 def nproc() -> int:
@@ -27,3 +32,23 @@ def text_table(header: list[str], rows: list[list[str]]) -> str:
     """Left-aligned columns of plain text."""
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) for r in [header, *rows])
+
+
+@contextmanager
+def scratch(prefix: str, keep: str | None = None) -> Iterator[Path]:
+    """A temporary folder, copied to ``keep`` (when given) and removed afterwards."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield work
+    finally:
+        if keep:
+            shutil.copytree(work, keep, dirs_exist_ok=True)
+            print(f"kept in {keep}")
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def publish(text: str, markdown: str, out: str | None) -> None:
+    """Print the plain tables; write the Markdown to ``out`` when given."""
+    print("\n" + text)
+    if out:
+        Path(out).write_text(markdown)
