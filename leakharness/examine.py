@@ -15,7 +15,7 @@ from leakharness.judge.verdict import Judgement, Verdict, combine
 from leakharness.measure.async_cycle import LoopCycle, as_cycle
 from leakharness.measure.detect import Detection, detect
 from leakharness.measure.probes import make_probes
-from leakharness.measure.session import Cycle, Session
+from leakharness.measure.session import Cycle, Session, Tick
 from leakharness.measure.state import preserved_state
 from leakharness.report.model import ResourceResult, TestReport
 from leakharness.resources import Resource
@@ -32,13 +32,16 @@ class _Run:
     notes: tuple[str, ...]
 
 
-def examine(cycle: Cycle, settings: Settings | None = None, test_id: str = "") -> TestReport:
+def examine(
+    cycle: Cycle, settings: Settings | None = None, test_id: str = "", tick: Tick | None = None
+) -> TestReport:
     """Repeat ``cycle`` and report what it leaks. Exceptions from the cycle
     propagate unchanged, after the process state has been restored. An async
-    cycle runs on one event loop (see ``measure.async_cycle``)."""
+    cycle runs on one event loop (see ``measure.async_cycle``). ``tick`` is
+    called every 0.2 s of detection with the cycles run and the seconds left."""
     settings = Settings() if settings is None else require_settings(settings)
     with closing(as_cycle(cycle)) as adapted:
-        return _examine(adapted, settings, test_id or _name(cycle))
+        return _examine(adapted, settings, test_id or _name(cycle), tick)
 
 
 def _name(cycle: object) -> str:
@@ -46,9 +49,9 @@ def _name(cycle: object) -> str:
     return str(getattr(target, "__qualname__", None) or repr(target))
 
 
-def _examine(cycle: LoopCycle, settings: Settings, test_id: str) -> TestReport:
+def _examine(cycle: LoopCycle, settings: Settings, test_id: str, tick: Tick | None) -> TestReport:
     started = perf_counter()
-    run = _measure(cycle, settings)
+    run = _measure(cycle, settings, tick)
     results = tuple(
         sorted(
             (_result(r, t, run.detection, run.location) for r, t in run.detection.judgements.items()),
@@ -89,13 +92,13 @@ def _examine(cycle: LoopCycle, settings: Settings, test_id: str) -> TestReport:
     )
 
 
-def _measure(cycle: LoopCycle, settings: Settings) -> _Run:
+def _measure(cycle: LoopCycle, settings: Settings, tick: Tick | None) -> _Run:
     """Detect with cheap probes; locate (and watch) only what grew."""
     location, watch = None, None
     probe_set = make_probes(settings.resources, cycle)
     with preserved_state() as state, closing(probe_set):
         state.freeze()  # before warm-up: its collections then cost nothing for the user's heap
-        session = Session(cycle, settings, state)
+        session = Session(cycle, settings, state, tick=tick)
         detection = detect(session, probe_set.probes)
         froze = state.froze
         suspicious = [

@@ -30,12 +30,20 @@ class Run:
         raise KeyError(f"{name} not in {[t['id'] for t in self.report['tests']]}")
 
 
-def run_cli(*args: str, json_path: Path | None = None, cwd: Path = ROOT, timeout: float = 240) -> Run:
+def run_cli(
+    *args: str,
+    json_path: Path | None = None,
+    cwd: Path = ROOT,
+    timeout: float = 240,
+    env: dict[str, str] | None = None,
+) -> Run:
     command = [sys.executable, "-m", "leakharness", *args]
     if json_path is not None:
         command += ["--json", str(json_path)]
-    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "120"}
-    proc = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
+    environ = {**os.environ, "NO_COLOR": "1", "COLUMNS": "120"}
+    environ.pop("GITHUB_ACTIONS", None)  # annotations only where a test asks for them
+    environ.update(env or {})
+    proc = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=environ)
     report = json.loads(json_path.read_text()) if json_path and json_path.exists() else None
     return Run(proc.returncode, proc.stdout, proc.stderr, report)
 

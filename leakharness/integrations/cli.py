@@ -7,26 +7,26 @@ Exit status: 0 when nothing leaked, 1 when something leaked or errored,
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
 from leakharness._version import __version__
 from leakharness.config import Settings, find_pyproject
 from leakharness.errors import LeakHarnessError
-from leakharness.integrations.hunt import hunt
+from leakharness.integrations import compare
+from leakharness.integrations.ci import Gate, add_options, finish
 from leakharness.integrations.targets import load_tests
-from leakharness.report.console import Detail, bars_for, make_console, render_report
+from leakharness.integrations.terminal import print_all, run, run_console
+from leakharness.report.console import Detail, bars_for, render_report
 from leakharness.report.graphs import check_folder, write_graphs
 from leakharness.report.html import write_html
 from leakharness.report.json_report import check_writable, write_json
 from leakharness.report.model import Report
 
-EXIT_CLEAN, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_USAGE = 2
 
 DESCRIPTION = """\
 Repeat unittest tests as cycles and report what they leak.
@@ -36,6 +36,9 @@ module, or a unittest id (module.Class.test_x). Plain TestCase tests are
 repeated as cycles: setUp + test + tearDown, with gc.collect() between.
 LeakTestCase tests run as written and their findings join the report.
 A test that fails on its own is reported as an error, never as a leak.
+
+leakharness compare BEFORE.json AFTER.json compares two runs' JSON reports
+(see leakharness compare --help); a target named compare is ./compare.
 """
 
 EPILOG = """\
@@ -44,7 +47,8 @@ resources: heap (Python allocated blocks, confirmed with tracemalloc), objects
 threads, native_threads, children (child processes, Linux), garbage.
 Defaults come from [tool.leakharness] in the nearest pyproject.toml.
 
-exit status: 0 nothing leaked, 1 a leak or an error, 2 usage error.
+exit status: 0 nothing leaked, 1 a leak or an error (with --baseline: a new or
+regressed leak, or an error), 2 usage error.
 """
 
 
@@ -117,8 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     out.add_argument("--lines", type=int, metavar="N", help="top allocating lines shown (default 10)")
     out.add_argument("--depth", type=int, metavar="N", help="traceback frames per line (default 5)")
-    out.add_argument("-q", "--quiet", action="store_true", help="verdict and reason only, no tables")
+    out.add_argument(
+        "-q", "--quiet", action="store_true", help="one line a test: verdict, growth, top line, holder"
+    )
     out.add_argument("-v", "--verbose", action="store_true", help="tables for clean tests too, and notes")
+    add_options(parser)
     parser.add_argument("--version", action="version", version=f"leakharness {__version__}")
     return parser
 
@@ -177,8 +184,11 @@ def _tolerances(option: str, items: list[str]) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    console = run_console(os.environ)
+    if argv[:1] == ["compare"]:  # a target named compare is ./compare
+        return compare.main(argv[1:], console)
     args = build_parser().parse_args(argv)
-    console = make_console()
     try:
         settings = settings_from(args)
         if args.json is not None:
@@ -187,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
             check_writable(args.html, "--html")
         if args.graph is not None:
             check_folder(args.graph)
+        gate = Gate.prepare(args)
         tests = load_tests(args.targets, pattern=args.pattern)
     except LeakHarnessError as err:
         _fail(str(err))
@@ -195,12 +206,11 @@ def main(argv: list[str] | None = None) -> int:
         print("leakharness: graphviz's dot is not installed: --graph draws nothing", file=sys.stderr)
     detail = Detail.QUIET if args.quiet else Detail.VERBOSE if args.verbose else Detail.NORMAL
     try:
-        report = _run(tests, settings, console, detail)
+        report = run(tests, settings, console, quiet=args.quiet, buffer=args.buffer)
     except KeyboardInterrupt:
         print("leakharness: interrupted", file=sys.stderr)
         return 130
-    for renderable in render_report(report, detail, bars_for(console)):
-        console.print(renderable)
+    print_all(console, render_report(report, detail, bars_for(console)), soft_wrap=args.quiet)
     for path, write in ((args.json, write_json), (args.html, write_html)):
         if path is not None:
             try:
@@ -210,24 +220,11 @@ def main(argv: list[str] | None = None) -> int:
                 return EXIT_USAGE
     if args.graph is not None:
         _graphs(report, args.graph)
-    return EXIT_FAILED if report.failed else EXIT_CLEAN
-
-
-def _run(tests: list[Any], settings: Settings, console: Console, detail: Detail) -> Any:
-    """Hunt, with a progress bar on a terminal. The bar is drawn only between
-    tests: refreshed by its own thread, it allocated while cycles ran and
-    rich's lines showed up among the growing ones."""
-    if not console.is_terminal or detail is Detail.QUIET:
-        return hunt(tests, settings)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True, auto_refresh=False) as progress:
-        task = progress.add_task("hunting", total=len(tests))
-
-        def advance(index: int, total: int, test_id: str) -> None:
-            progress.update(task, completed=index, description=test_id.rsplit(".", 2)[-1][:40])
-            progress.refresh()
-
-        return hunt(tests, settings, advance)
+    try:
+        return finish(report, args, gate, console)
+    except LeakHarnessError as err:
+        _fail(str(err))
+        return EXIT_USAGE
 
 
 def _graphs(report: Report, folder: Path) -> None:

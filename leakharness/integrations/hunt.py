@@ -22,8 +22,10 @@ from leakharness.config import Settings
 from leakharness.errors import LeakHarnessError
 from leakharness.examine import examine
 from leakharness.frames import Origin, add_project_root, calls_code_under_test, origin
+from leakharness.integrations.capture import captured
 from leakharness.integrations.testcase import LeakTestCase, RunContext
 from leakharness.judge.verdict import Verdict
+from leakharness.measure.session import Tick
 from leakharness.report.model import Report, TestReport
 
 Progress = Callable[[int, int, str], None]
@@ -39,8 +41,17 @@ class TestFailed(Exception):
         self.text = text
 
 
-def hunt(tests: list[unittest.TestCase], settings: Settings, progress: Progress | None = None) -> Report:
-    """Examine every test and return the run's Report."""
+def hunt(
+    tests: list[unittest.TestCase],
+    settings: Settings,
+    progress: Progress | None = None,
+    *,
+    buffer: bool = False,
+    tick: Tick | None = None,
+) -> Report:
+    """Examine every test and return the run's Report. With ``buffer``, each
+    test's output is captured and kept in the reports of errors and leaks;
+    ``tick`` hears from within a test's detection (cycles run, seconds left)."""
     started = perf_counter()
     reports: list[TestReport] = []
     fixtures = _Fixtures()
@@ -55,8 +66,10 @@ def hunt(tests: list[unittest.TestCase], settings: Settings, progress: Progress 
                 reason = f"not run: the run budget ({settings.run_budget:g} s) was spent"
                 reports.append(TestReport(test.id(), Verdict.INCONCLUSIVE, reason=reason))
                 continue
-            failure = fixtures.enter(test)
-            reports.extend([failure] if failure else examine_test(test, budgeted))
+            with captured(buffer) as output:
+                failure = fixtures.enter(test)
+                found = [failure] if failure else examine_test(test, budgeted, tick)
+            reports.extend(_with_output(report, output.text) for report in found)
     finally:
         fixtures.close()
     return Report(tests=tuple(reports), settings=settings.to_dict(), seconds=perf_counter() - started)
@@ -87,7 +100,12 @@ def _within_run_budget(settings: Settings, elapsed: float) -> Settings | None:
     )
 
 
-def examine_test(test: unittest.TestCase, settings: Settings) -> list[TestReport]:
+def _with_output(report: TestReport, output: str) -> TestReport:
+    shown = output and report.verdict in (Verdict.LEAK, Verdict.ERROR)
+    return replace(report, output=output) if shown else report
+
+
+def examine_test(test: unittest.TestCase, settings: Settings, tick: Tick | None = None) -> list[TestReport]:
     """The reports of one test: hunted, or its own findings if it runs as written."""
     if _runs_as_written(test):
         return _run_as_written(test, settings)
@@ -98,7 +116,7 @@ def examine_test(test: unittest.TestCase, settings: Settings) -> list[TestReport
     if first is not None:
         return [first]
     try:
-        return [examine(_cycle_of(test), settings, test_id=test.id())]
+        return [examine(_cycle_of(test), settings, test_id=test.id(), tick=tick)]
     except TestFailed as failed:
         return [TestReport(test.id(), Verdict.ERROR, reason="failed on a repeated cycle", error=failed.text)]
     except LeakHarnessError as err:

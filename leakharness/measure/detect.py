@@ -17,7 +17,7 @@ from leakharness.judge.tolerance import Tolerated, tolerate
 from leakharness.judge.verdict import Verdict, judge
 from leakharness.measure.probes import Probe
 from leakharness.measure.samples import Samples
-from leakharness.measure.session import Session
+from leakharness.measure.session import TICK_EVERY, Session, Tick
 from leakharness.resources import Resource
 
 CHECK_EVERY = 10
@@ -69,6 +69,9 @@ def detect(session: Session, probes: tuple[Probe, ...]) -> Detection:
     started = perf_counter()
     deadline = started + settings.time_budget
     samples.calibrate()  # a first, timed read of every probe: psutil settles lazily
+    # A first tick before the baseline row: whatever a tick keeps (the text of a
+    # progress bar) is then replaced by the next one, never added (0 blocks per cycle).
+    next_tick = _tick(session.tick, 0, deadline, started) if session.tick else started
     session.run_cycle()  # settles what the first collection after freezing frees
     while True:  # the baseline is the first row, recorded by the same code as every other row
         samples.record()
@@ -83,11 +86,22 @@ def detect(session: Session, probes: tuple[Probe, ...]) -> Detection:
             break
         if samples.full:
             break
+        if session.tick is not None:  # between a sample and the next cycle: no local float kept
+            next_tick = _tick(session.tick, rows - 1, deadline, next_tick)
         session.run_cycle()
     seconds = perf_counter() - started
     min_cycles = MIN_CYCLES_WHEN_OUT_OF_TIME if stop is Stop.TIME_BUDGET else settings.min_cycles
     judgements = judge_all(samples, settings, final=True, min_cycles=min_cycles)
     return Detection(samples, judgements, seconds, stop, _words(stop, settled_leak, settings), warmed)
+
+
+def _tick(tick: Tick, cycles: int, deadline: float, due: float) -> float:
+    """Call ``tick`` when it is ``due``; when it is next due."""
+    now = perf_counter()
+    if now < due:
+        return due
+    tick(cycles, deadline - now)
+    return now + TICK_EVERY
 
 
 def _words(stop: Stop, settled_leak: Resource | None, settings: Settings) -> str:

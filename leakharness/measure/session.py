@@ -13,6 +13,9 @@ from leakharness.measure.caches import CacheClearer
 from leakharness.measure.state import ProcessState
 
 Cycle = Callable[[], object]
+# Hears from within detection, between cycles: (cycles run, seconds of the time budget left).
+Tick = Callable[[int, float], None]
+TICK_EVERY = 0.2  # seconds between ticks
 
 
 @dataclass
@@ -24,6 +27,7 @@ class Session:
     settings: Settings
     state: ProcessState
     clear_caches: CacheClearer = field(default_factory=CacheClearer)
+    tick: Tick | None = None
 
     @calls_code_under_test
     def run_cycle(self) -> None:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterable, Iterator, Sequence
+import re
+from collections.abc import Iterator, Sequence
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -21,10 +22,12 @@ from leakharness.diagnose.diagnosis import Diagnosis
 from leakharness.diagnose.locate import Line
 from leakharness.frames import Frame, display_path
 from leakharness.judge.verdict import Verdict
-from leakharness.units import signed_amount, signed_size
+from leakharness.report.resource_table import ASCII_BARS, BARS, STYLES, resource_table, verdict_text
+from leakharness.report.sites import one_line
+from leakharness.units import signed_size
 
 if TYPE_CHECKING:  # the report's value types call these renderers: no import at run time
-    from leakharness.report.model import Report, ResourceResult, TestReport
+    from leakharness.report.model import Report, TestReport
 
 
 class Detail(Enum):
@@ -36,31 +39,8 @@ class Detail(Enum):
     VERBOSE = 2
 
 
-STYLES = {
-    Verdict.LEAK: "bold red",
-    Verdict.CLEAN: "green",
-    Verdict.INCONCLUSIVE: "yellow",
-    Verdict.ERROR: "bold magenta",
-    Verdict.SKIPPED: "dim",
-}
-BARS = "▁▂▃▄▅▆▇█"
-ASCII_BARS = "_.-=*#"
-
-
-def sparkline(series: Sequence[float], width: int = 16, bars: str = BARS) -> str:
-    """The series resampled to ``width`` points, scaled from its min to its max."""
-    if len(series) < 2:
-        return ""
-    points = [series[min(len(series) - 1, round(i * (len(series) - 1) / (width - 1)))] for i in range(width)]
-    low, high = min(points), max(points)
-    if high == low:
-        return bars[0] * width
-    top = len(bars) - 1
-    return "".join(bars[round((p - low) / (high - low) * top)] for p in points)
-
-
-def verdict_text(verdict: Verdict) -> Text:
-    return Text(verdict.value.upper(), style=STYLES[verdict])
+_TRAILING = re.compile(r"[ \t]+((?:\x1b\[[0-9;]*m)*)$", re.MULTILINE)
+OUTPUT_LINES = 40  # of a test's captured output, on the console
 
 
 def header(test: TestReport) -> Text:
@@ -74,25 +54,6 @@ def header(test: TestReport) -> Text:
     if kind:
         text.append(f"  [{kind}]", style=STYLES[test.verdict])
     return text
-
-
-def resource_table(results: Iterable[ResourceResult], bars: str = BARS) -> Table:
-    table = Table(title=None, expand=False, show_edge=False, pad_edge=False)
-    table.add_column("resource", no_wrap=True)
-    table.add_column("growth/cycle", justify="right", no_wrap=True)
-    table.add_column("trend", no_wrap=True)
-    table.add_column("verdict", no_wrap=True)
-    table.add_column("reason", ratio=1)
-    for result in results:
-        growth = signed_amount(result.growth_per_cycle, result.resource.unit)
-        table.add_row(
-            Text(result.resource.label),
-            Text(growth),
-            Text(sparkline(result.series, bars=bars), style=STYLES[result.verdict]),
-            verdict_text(result.verdict),
-            Text(result.reason),
-        )
-    return table
 
 
 def lines_table(lines: Sequence[Line]) -> Table:
@@ -243,10 +204,13 @@ def short_path(path: str) -> str:
 def render_test(
     test: TestReport, detail: Detail = Detail.NORMAL, bars: str = BARS
 ) -> Iterator[RenderableType]:
+    if detail is Detail.QUIET:
+        yield quiet_line(test)
+        return
     yield header(test)
     full = detail is Detail.VERBOSE or test.verdict in (Verdict.LEAK, Verdict.INCONCLUSIVE)
-    if detail is Detail.QUIET or test.verdict is Verdict.SKIPPED:
-        if test.reason and test.verdict is not Verdict.CLEAN:
+    if test.verdict is Verdict.SKIPPED:
+        if test.reason:
             yield Padding(Text(test.reason), (0, 0, 0, 2))
         return
     if test.reason and test.verdict is not Verdict.CLEAN:
@@ -255,6 +219,8 @@ def render_test(
         yield Padding(Text(f"warning: {warning}", style="yellow"), (0, 0, 0, 2))
     if test.error:
         yield Padding(Text(test.error.rstrip(), style="magenta"), (0, 0, 0, 2))
+    if test.output:
+        yield Padding(output_text(test.output), (0, 0, 0, 2))
     if full and test.resources:
         shown = (
             test.resources
@@ -277,6 +243,27 @@ def render_test(
             yield Padding(Text(f"note: {note}", style="dim"), (0, 0, 0, 2))
 
 
+def quiet_line(test: TestReport) -> Text:
+    """One line: the verdict and id, then for a leak what grows, where, and
+    what holds it; for an error, skip or inconclusive test the reason."""
+    text = header(test)
+    if test.verdict is Verdict.LEAK:
+        text.append(f"  {one_line(test)}")
+    elif test.reason and test.verdict is not Verdict.CLEAN:
+        text.append(f"  {test.reason}")
+    return text
+
+
+def output_text(output: str, most: int = OUTPUT_LINES) -> Text:
+    """A test's captured output, its first ``most`` lines."""
+    lines = output.rstrip().splitlines()
+    text = Text("captured output:\n", style="dim")
+    text.append("\n".join(lines[:most]))
+    if len(lines) > most:
+        text.append(f"\n... {len(lines) - most} more lines (all in the JSON report)", style="dim")
+    return text
+
+
 def summary_line(report: Report) -> Text:
     counts = report.counts()
     text = Text(f"{len(report.tests)} test{'s' if len(report.tests) != 1 else ''}: ")
@@ -296,7 +283,8 @@ def render_report(
 ) -> Iterator[RenderableType]:
     for test in report.tests:
         yield Group(*render_test(test, detail, bars))
-        yield Text("")
+        if detail is not Detail.QUIET:
+            yield Text("")
     yield summary_line(report)
 
 
@@ -317,4 +305,10 @@ def to_text(value: Any, width: int = 100) -> str:
     buffer = io.StringIO()
     console = Console(file=buffer, width=width, no_color=True, color_system=None, force_terminal=False)
     console.print(value)
-    return buffer.getvalue()
+    return strip_trailing(buffer.getvalue())
+
+
+def strip_trailing(text: str) -> str:
+    """``text`` with no space or tab at the end of a line (style codes kept):
+    rich pads every line of a table to its width."""
+    return _TRAILING.sub(r"\1", text)

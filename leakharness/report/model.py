@@ -73,6 +73,7 @@ class TestReport:
     notes: tuple[str, ...] = ()
     classification: Classification = field(default_factory=Classification)
     diagnosis: Diagnosis = field(default_factory=Diagnosis)
+    output: str = ""  # captured stdout, stderr and logging (--buffer), kept for errors and leaks
 
     @property
     def leaked(self) -> bool:
@@ -125,6 +126,7 @@ class TestReport:
             "error": self.error,
             "warnings": list(self.warnings),
             "notes": list(self.notes),
+            "output": self.output,
         }
 
 
