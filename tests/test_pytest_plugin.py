@@ -350,7 +350,10 @@ def test_without_the_option_nothing_is_examined(pytester: pytest.Pytester) -> No
 
 
 def test_async_tests_are_examined_like_sync_ones(pytester: pytest.Pytester) -> None:
+    """pytest-asyncio and anyio's plugin each run a cycle's coroutine in their
+    event loop; the loop made for each cycle is not a leak."""
     pytest.importorskip("pytest_asyncio")
+    pytest.importorskip("anyio")
     pytester.makepyfile(
         """
         import asyncio
@@ -358,19 +361,33 @@ def test_async_tests_are_examined_like_sync_ones(pytester: pytest.Pytester) -> N
 
         KEPT = []
 
+        @pytest.fixture
+        def anyio_backend():
+            return "asyncio"
+
         @pytest.mark.asyncio
-        async def test_async_clean():
+        async def test_asyncio_clean():
             await asyncio.sleep(0)
 
         @pytest.mark.asyncio
-        async def test_async_leak():
+        async def test_asyncio_leak():
+            await asyncio.sleep(0)
+            KEPT.append(bytearray(4096))
+
+        @pytest.mark.anyio
+        async def test_anyio_clean():
+            await asyncio.sleep(0)
+
+        @pytest.mark.anyio
+        async def test_anyio_leak():
             await asyncio.sleep(0)
             KEPT.append(bytearray(4096))
         """
     )
     result = run(pytester, "--leaks", *FAST, "-o", "asyncio_default_fixture_loop_scope=function")
-    result.assert_outcomes(passed=1, failed=1)
-    assert failed_ids(result) == {"test_async_tests_are_examined_like_sync_ones.py::test_async_leak"}
+    result.assert_outcomes(passed=2, failed=2)
+    module = "test_async_tests_are_examined_like_sync_ones.py"
+    assert failed_ids(result) == {f"{module}::test_asyncio_leak", f"{module}::test_anyio_leak"}
 
 
 def test_importing_leakharness_does_not_import_pytest() -> None:
