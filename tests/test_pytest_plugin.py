@@ -390,6 +390,31 @@ def test_async_tests_are_examined_like_sync_ones(pytester: pytest.Pytester) -> N
     assert failed_ids(result) == {f"{module}::test_asyncio_leak", f"{module}::test_anyio_leak"}
 
 
+def test_doctests_are_repeated_with_their_globals(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        '''
+        KEPT = []
+
+        def clean():
+            """
+            >>> clean()
+            3
+            """
+            return 3
+
+        def hoard():
+            """
+            >>> hoard()
+            """
+            KEPT.append(bytearray(4096))
+        '''
+    )
+    result = run(pytester, "--leaks", *FAST, "--doctest-modules")
+    result.assert_outcomes(passed=1, failed=1)
+    module = "test_doctests_are_repeated_with_their_globals"
+    assert failed_ids(result) == {f"{module}.py::{module}.hoard"}
+
+
 def test_importing_leakharness_does_not_import_pytest() -> None:
     code = "import sys, leakharness; print('pytest' in sys.modules, '_pytest' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)

@@ -96,6 +96,12 @@ def _wider_finalizers(item: pytest.Item) -> list[list[Callable[[], object]]]:
     return found
 
 
+def doctest_globals(item: pytest.Item) -> dict[str, Any] | None:
+    """A copy of a doctest item's globals, taken before a run empties them."""
+    dtest = getattr(item, "dtest", None)
+    return dict(dtest.globs) if dtest is not None else None
+
+
 def first_failure(reports: Sequence[Any]) -> Any:
     return next((report for report in reports if not report.passed), None)
 
@@ -105,8 +111,9 @@ class Repeater:
     tears it down, sets it up anew and calls it; a failure, error or skip in
     any phase raises TestFailed once the item is set up again."""
 
-    def __init__(self, item: pytest.Item) -> None:
+    def __init__(self, item: pytest.Item, globs: dict[str, Any] | None = None) -> None:
         self.item = item
+        self.globs = globs
         self.runs = 0
         self.state = ItemState(item)  # the first run's sections and properties stay
         obj = getattr(item, "obj", None)
@@ -120,6 +127,8 @@ class Repeater:
                 reports = [tear_down_item(item)]
                 forget_request(item)
                 renew_request(item)
+                if self.globs is not None:  # doctest empties a test's globals after each run
+                    item.dtest.globs.update(self.globs)  # type: ignore[attr-defined]
                 reports.append(run_phase(item, "setup"))
                 if reports[0].passed and reports[1].passed:
                     reports.append(run_phase(item, "call"))

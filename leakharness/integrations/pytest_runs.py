@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from leakharness.config import Settings
-from leakharness.integrations.pytest_protocol import Repeater, TestFailed, first_failure, run_phase
+from leakharness.integrations.pytest_protocol import (
+    Repeater,
+    TestFailed,
+    doctest_globals,
+    first_failure,
+    run_phase,
+)
 from leakharness.integrations.pytest_results import Finding, attach
 from leakharness.judge.verdict import Verdict
 
@@ -49,6 +55,7 @@ def runs_as_written(item: pytest.Item) -> bool:
 def examine_item(item: pytest.Item, nextitem: pytest.Item | None, settings: Settings, render: Render) -> None:
     from leakharness.examine import examine
 
+    globs = doctest_globals(item)
     setup = run_phase(item, "setup")
     _log(item, setup)
     call = run_phase(item, "call") if setup.passed else None
@@ -59,7 +66,7 @@ def examine_item(item: pytest.Item, nextitem: pytest.Item | None, settings: Sett
         return
     own_failure = None
     try:
-        test = examine(Repeater(item), settings, test_id=item.nodeid)
+        test = examine(Repeater(item, globs), settings, test_id=item.nodeid)
     except TestFailed as failed:
         if failed.own:  # the first run's teardown failed: that run's outcome
             own_failure, test = failed.report, own_outcome(item, failed.report)
@@ -88,7 +95,7 @@ def run_as_written(
             context.attach(testcase)
         reports.append(run_phase(item, "call"))
         _log(item, reports[-1])
-    final = run_phase(item, "teardown", nextitem=nextitem)
+    final = run_phase(item, "teardown", nextitem=_following(item, nextitem))
     del item.stash[CONTEXT]
     tests = [replace(t, id=item.nodeid if i == 0 else f"{item.nodeid}#{i + 1}") for i, t in enumerate(found)]
     failed = first_failure([*reports, final])
@@ -129,12 +136,18 @@ def _log(item: pytest.Item, report: Any) -> None:
     item.ihook.pytest_runtest_logreport(report=report)
 
 
+def _following(item: pytest.Item, nextitem: pytest.Item | None) -> pytest.Item | None:
+    """The next item, as the last teardown sees it: none when the session is
+    stopping (``-x``), so that everything is torn down and reported now."""
+    return None if item.session.shouldfail or item.session.shouldstop else nextitem
+
+
 def _finish(
     item: pytest.Item, nextitem: pytest.Item | None, findings: list[Finding], own_failure: Any = None
 ) -> None:
     """The last teardown (wider fixtures as pytest would), carrying the findings
     and, if the first run's teardown failed, that failure."""
-    final = run_phase(item, "teardown", nextitem=nextitem)
+    final = run_phase(item, "teardown", nextitem=_following(item, nextitem))
     if own_failure is not None and final.passed:
         final.outcome, final.longrepr = own_failure.outcome, own_failure.longrepr
     attach(final, findings)
