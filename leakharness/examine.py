@@ -8,7 +8,9 @@ from time import perf_counter
 
 from leakharness.config import Settings, require_settings
 from leakharness.diagnose.diagnosis import Diagnosis, Watch, diagnose
+from leakharness.diagnose.findings import Findings
 from leakharness.diagnose.locate import Line, Location, locate, plan
+from leakharness.diagnose.native_sites import attribute, counter_for, native_growth
 from leakharness.judge.classify import classify
 from leakharness.judge.tolerance import Tolerated
 from leakharness.judge.verdict import Judgement, Verdict, combine
@@ -30,6 +32,7 @@ class _Run:
     location: Location | None
     watch: Watch | None
     notes: tuple[str, ...]
+    native_lines: tuple[Line, ...] = ()
 
 
 def examine(
@@ -80,7 +83,7 @@ def _examine(cycle: LoopCycle, settings: Settings, test_id: str, tick: Tick | No
         warmup_cycles=run.detection.warmup,
         seconds=perf_counter() - started,
         resources=results,
-        lines=_trim(location, settings) if shown else (),
+        lines=_trim(run.native_lines, location, settings) if shown else (),
         types=location.types[: settings.top_lines] if shown and location else (),
         located_cycles=location.cycles if location else 0,
         reason=_summary(results) + (_native_note(native, traced) if native else ""),
@@ -95,6 +98,7 @@ def _examine(cycle: LoopCycle, settings: Settings, test_id: str, tick: Tick | No
 def _measure(cycle: LoopCycle, settings: Settings, tick: Tick | None) -> _Run:
     """Detect with cheap probes; locate (and watch) only what grew."""
     location, watch = None, None
+    native: Findings[Line] = Findings()
     probe_set = make_probes(settings.resources, cycle)
     with preserved_state() as state, closing(probe_set):
         state.freeze()  # before warm-up: its collections then cost nothing for the user's heap
@@ -112,7 +116,10 @@ def _measure(cycle: LoopCycle, settings: Settings, tick: Tick | None) -> _Run:
         if suspicious and budgeted:
             watch = Watch(suspicious, cycle)
             location = locate(session, budgeted, watch)
-    notes = list(probe_set.notes)
+            grown = counter_for(_leaking(detection), location.size_per_cycle)
+            if grown is not None:
+                native = attribute(session, *grown, per_cycle)
+    notes = [*probe_set.notes, *native.notes]
     if suspicious and not budgeted:
         notes.append(
             f"not located: at {per_cycle:.2g} s a cycle, traced cycles would outlast the time budget"
@@ -120,7 +127,7 @@ def _measure(cycle: LoopCycle, settings: Settings, tick: Tick | None) -> _Run:
     if not froze:
         notes.append("gc.freeze() was already in use: collections cost more, gc objects count all")
     notes.append(f"detection stopped: {detection.stopped}")
-    return _Run(detection, location, watch, tuple(notes))
+    return _Run(detection, location, watch, tuple(notes), tuple(native))
 
 
 def _kept_objects(results: tuple[ResourceResult, ...]) -> bool:
@@ -173,29 +180,37 @@ def _confirm(resource: Resource, judgement: Judgement, location: Location) -> tu
     return judgement.verdict, judgement.reason
 
 
-def _trim(location: Location | None, settings: Settings) -> tuple[Line, ...]:
-    if location is None:
-        return ()
+def _trim(native: tuple[Line, ...], location: Location | None, settings: Settings) -> tuple[Line, ...]:
+    """The lines to show: those that grew native memory first (a native leak's
+    bulk), then the traced ones."""
+    lines = (*native, *(location.lines if location else ()))
     return tuple(
         replace(line, traceback=line.traceback[: settings.traceback_depth])
-        for line in location.lines[: settings.top_lines]
+        for line in lines[: settings.top_lines]
     )
 
 
-def _native(results: tuple[ResourceResult, ...], traced: float) -> ResourceResult | None:
-    """The fastest-growing leaking process memory (native heap or RSS), when it
-    grows more than ten times faster than traced Python memory: a native leak."""
-    memory = [
-        r for r in results if r.resource in (Resource.NATIVE_HEAP, Resource.RSS) and r.verdict is Verdict.LEAK
+def _leaking(detection: Detection) -> list[tuple[Resource, float]]:
+    return [
+        (r, t.judgement.growth_per_cycle)
+        for r, t in detection.judgements.items()
+        if t.judgement.verdict is Verdict.LEAK
     ]
-    grown = max(memory, key=lambda r: r.growth_per_cycle, default=None)
-    return grown if grown is not None and traced * 10 < grown.growth_per_cycle else None
 
 
-def _native_note(grown: ResourceResult, traced: float) -> str:
+def _native(results: tuple[ResourceResult, ...], traced: float) -> tuple[Resource, float] | None:
+    """The fastest-growing leaking process memory, when traced Python memory
+    explains less than a tenth of it: a native leak."""
+    return native_growth(
+        ((r.resource, r.growth_per_cycle) for r in results if r.verdict is Verdict.LEAK), traced
+    )
+
+
+def _native_note(grown: tuple[Resource, float], traced: float) -> str:
+    resource, rate = grown
     return (
-        f"; native allocation, not visible to tracemalloc ({grown.resource.label} "
-        f"{signed_size(grown.growth_per_cycle)}/cycle, traced Python memory {signed_size(traced)}/cycle)"
+        f"; native allocation, not visible to tracemalloc ({resource.label} "
+        f"{signed_size(rate)}/cycle, traced Python memory {signed_size(traced)}/cycle)"
     )
 
 

@@ -46,6 +46,8 @@ class Line:
     traceback: tuple[Frame, ...] = ()
     in_user_code: bool = True
     inside: Frame | None = None
+    native: bool = False  # memory tracemalloc cannot see, charged to the line that ran meanwhile
+    native_call: str = ""  # for a native line: the call that allocated it, as the line spells it
 
     @property
     def source(self) -> str:
@@ -62,10 +64,18 @@ class Line:
         """Project code first, then steady lines, then by size and count per cycle."""
         return (not self.in_user_code, not self.steady, -self.size_per_cycle, -self.count_per_cycle)
 
+    @property
+    def what(self) -> str:
+        """What the line does, for a native line: empty for traced allocations."""
+        if not self.native:
+            return ""
+        return f"native allocation inside `{self.native_call}`" if self.native_call else "native allocation"
+
     def __repr__(self) -> str:
+        native = f" {self.what}" if self.native else ""
         return (
             f"<Line {self.file}:{self.line} size={self.size_per_cycle:+.1f} B/cycle "
-            f"count={self.count_per_cycle:+.2f}/cycle>"
+            f"count={self.count_per_cycle:+.2f}/cycle{native}>"
         )
 
     def to_dict(self) -> dict[str, object]:
@@ -78,6 +88,8 @@ class Line:
             "in_user_code": self.in_user_code,
             "origin": origin(self.file).value,
             "inside": self.inside.to_dict() if self.inside else None,
+            "native": self.native,
+            "native_call": self.native_call or None,
             "traceback": [f.to_dict() for f in self.traceback],
         }
 
@@ -149,9 +161,7 @@ def locate(session: Session, planned: Plan, watch: AbstractContextManager[object
             snapshots.append(_tallies(_snapshot()))
     first, middle, last = snapshots
     ignore = session.settings.ignore
-    lines = [
-        line for line in _growing_lines(first, middle, last, 2 * half) if not _ignored(line.file, ignore)
-    ]
+    lines = [line for line in _growing_lines(first, middle, last, 2 * half) if not ignored(line.file, ignore)]
     if any(line.in_user_code for line in lines):  # a leaked thread's own bootstrap frames say nothing
         lines = [line for line in lines if line.in_user_code]
     return Location(cycles=2 * half, lines=tuple(lines), types=types, samples=samples)
@@ -166,7 +176,7 @@ def _snapshot() -> tracemalloc.Snapshot:
     return tracemalloc.take_snapshot()
 
 
-def _ignored(file: str, patterns: tuple[str, ...]) -> bool:
+def ignored(file: str, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatch(file, pattern) for pattern in patterns)
 
 

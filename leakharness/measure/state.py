@@ -39,13 +39,17 @@ class ProcessState:
         if not tracemalloc.is_tracing():
             tracemalloc.start(frames)
 
+    def stop_tracing(self) -> None:
+        """Stop the tracing this harness started (a user's own goes on)."""
+        if tracemalloc.is_tracing() and not self.was_tracing:
+            tracemalloc.stop()
+
     def restore(self) -> None:
         if self.froze:
             gc.unfreeze()
             self.froze = False
         if not self.was_tracing:
-            if tracemalloc.is_tracing():
-                tracemalloc.stop()
+            self.stop_tracing()
             if tracemalloc.get_traceback_limit() != self.traceback_limit:
                 # start() is the only setter of the limit; stopping again drops its traces
                 tracemalloc.start(self.traceback_limit)

@@ -65,18 +65,22 @@ def lines_table(lines: Sequence[Line]) -> Table:
     table.add_column("count/cycle", justify="right", no_wrap=True)
     for rank, line in enumerate(lines, 1):
         place = Text(f"{short_path(line.file)}:{line.line}", style="cyan" if line.in_user_code else "dim")
+        source = Text(line.source)
+        if line.native:
+            source.append(f"  ({line.what})", style="magenta")
         table.add_row(
             Text(str(rank)),
             place.append_text(_inside_text(line.inside)),
-            Text(line.source),
+            source,
             Text(signed_size(line.size_per_cycle)),
-            Text(f"{line.count_per_cycle:+.2f}"),
+            Text("-" if line.native else f"{line.count_per_cycle:+.2f}"),
         )
     return table
 
 
 def traceback_text(line: Line) -> Text:
-    text = Text("allocated at (innermost first):\n", style="dim")
+    what = "native memory kept while running" if line.native else "allocated at"
+    text = Text(f"{what} (innermost first):\n", style="dim")
     if line.inside:  # the library or stdlib frame that allocated, beneath the charged line
         text.append(f"  {line.inside.place}", style="dim")
         text.append(f"  {line.inside.source}\n" if line.inside.source else "\n", style="dim")
