@@ -100,3 +100,19 @@ def test_a_cycle_that_stops_tracing_gets_a_clear_error() -> None:
     with pytest.raises(leakharness.LeakHarnessError, match=r"tracemalloc\.stop\(\)"):
         leakharness.check(stops_tracing, max_cycles=60)
     assert not tracemalloc.is_tracing()
+
+
+def test_stop_tracing_stops_only_the_harness_tracing() -> None:
+    if tracemalloc.is_tracing():
+        pytest.skip("tracemalloc is on for the whole run")
+    with preserved_state() as state:
+        state.start_tracing(1)
+        state.stop_tracing()
+        assert not tracemalloc.is_tracing()
+    tracemalloc.start()
+    try:
+        with preserved_state() as state:
+            state.stop_tracing()  # the user's own tracing goes on
+            assert tracemalloc.is_tracing()
+    finally:
+        tracemalloc.stop()
