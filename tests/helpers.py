@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
 import json
+import mmap
 import os
 import subprocess
 import sys
@@ -50,3 +52,29 @@ def run_cli(
 
 def marked_lines(path: Path, mark: str = "# LEAK") -> set[int]:
     return {n for n, line in enumerate(path.read_text().splitlines(), 1) if mark in line}
+
+
+def libc() -> ctypes.CDLL:
+    """The C library, with ``malloc`` and ``mmap`` typed for 64-bit pointers."""
+    lib = ctypes.CDLL(None)
+    lib.malloc.restype = ctypes.c_void_p
+    lib.malloc.argtypes = [ctypes.c_size_t]
+    lib.mmap.restype = ctypes.c_void_p
+    lib.mmap.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_size_t,
+        ctypes.c_int,
+        ctypes.c_int,
+        ctypes.c_int,
+        ctypes.c_long,
+    ]
+    return lib
+
+
+def map_page(lib: ctypes.CDLL) -> int:
+    """Map one anonymous page, touch it, and never unmap it: memory that only
+    RSS sees, neither malloc's counters nor tracemalloc."""
+    flags, protection = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, mmap.PROT_READ | mmap.PROT_WRITE
+    address = lib.mmap(None, mmap.PAGESIZE, protection, flags, -1, 0)
+    ctypes.memset(address, 1, mmap.PAGESIZE)  # TOUCH
+    return int(address)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
 import functools
 import mmap
 import subprocess
@@ -14,6 +13,7 @@ import pytest
 import leakharness
 from leakharness import Resource, Verdict
 from leakharness.measure.caches import register_cache, unregister_cache
+from tests.helpers import libc, map_page
 
 _KEPT: list[object] = []
 
@@ -86,23 +86,7 @@ def test_a_leak_every_fifth_cycle_is_a_leak() -> None:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="libc mmap through ctypes")
 def test_a_page_mapped_and_touched_per_cycle_is_an_rss_leak() -> None:
-    libc = ctypes.CDLL(None)
-    libc.mmap.restype = ctypes.c_void_p
-    libc.mmap.argtypes = [
-        ctypes.c_void_p,
-        ctypes.c_size_t,
-        ctypes.c_int,
-        ctypes.c_int,
-        ctypes.c_int,
-        ctypes.c_long,
-    ]
-    flags, protection = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, mmap.PROT_READ | mmap.PROT_WRITE
-
-    def cycle() -> None:  # never unmapped: only RSS sees it, neither malloc nor tracemalloc
-        address = libc.mmap(None, mmap.PAGESIZE, protection, flags, -1, 0)
-        ctypes.memset(address, 1, mmap.PAGESIZE)
-
-    test = leakharness.check(cycle).tests[0]
+    test = leakharness.check(map_page, libc()).tests[0]
     rss = test.result(Resource.RSS)
     assert rss.verdict is Verdict.LEAK, rss
     assert rss.growth_per_cycle == pytest.approx(mmap.PAGESIZE, rel=0.1)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import ctypes
+import inspect
 import json
 import mmap
 import sys
@@ -14,6 +14,7 @@ import leakharness
 from leakharness import Resource, Verdict
 from leakharness.diagnose.native_sites import called_name, counter_for, native_growth
 from leakharness.report.console import to_text
+from tests.helpers import libc, map_page
 
 HERE = str(Path(__file__).resolve())
 SIZE = 64 * 1024
@@ -25,22 +26,6 @@ linux_only = pytest.mark.skipif(
 def marked(mark: str) -> int:
     lines = Path(HERE).read_text().splitlines()
     return next(n for n, text in enumerate(lines, 1) if text.rstrip().endswith(f"# {mark}"))
-
-
-def libc() -> ctypes.CDLL:
-    lib = ctypes.CDLL(None)
-    lib.malloc.restype = ctypes.c_void_p
-    lib.malloc.argtypes = [ctypes.c_size_t]
-    lib.mmap.restype = ctypes.c_void_p
-    lib.mmap.argtypes = [
-        ctypes.c_void_p,
-        ctypes.c_size_t,
-        ctypes.c_int,
-        ctypes.c_int,
-        ctypes.c_int,
-        ctypes.c_long,
-    ]
-    return lib
 
 
 LIBC = libc() if sys.platform.startswith("linux") else None
@@ -71,16 +56,15 @@ def test_a_malloc_in_a_helper_is_the_first_line_shown() -> None:
 
 @linux_only
 def test_a_page_mapped_outside_malloc_is_charged_through_rss() -> None:
-    flags, protection = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, mmap.PROT_READ | mmap.PROT_WRITE
-
-    def cycle() -> None:
-        address = LIBC.mmap(None, mmap.PAGESIZE, protection, flags, -1, 0)  # type: ignore[union-attr]
-        ctypes.memset(address, 1, mmap.PAGESIZE)  # TOUCH
-
-    test = leakharness.check(cycle).tests[0]
+    test = leakharness.check(map_page, LIBC).tests[0]
     assert test.result(Resource.RSS).verdict is Verdict.LEAK
     first = test.lines[0]
-    assert (first.line, first.native, first.native_call) == (marked("TOUCH"), True, "ctypes.memset")
+    touch = next(n for n, text in enumerate(inspect.getsourcelines(map_page)[0]) if "# TOUCH" in text)
+    assert (first.file, first.line) == (
+        inspect.getsourcefile(map_page),
+        map_page.__code__.co_firstlineno + touch,
+    )
+    assert first.native and first.native_call == "ctypes.memset"
     assert first.size_per_cycle == pytest.approx(mmap.PAGESIZE, rel=0.1)
 
 

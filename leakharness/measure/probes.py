@@ -87,14 +87,21 @@ class _ProcessProbe:
 
 
 class _ProcFile:
-    """A /proc file of this process, kept open and re-read with ``pread``:
-    1.5 µs for statm against 34 µs through psutil (which opens it each time)."""
+    """A /proc file of this process, kept open and re-read with ``preadv``:
+    1.5 µs for statm against 34 µs through psutil (which opens it each time).
+    It reads into a buffer made once: ``os.pread(fd, 4096, 0)`` mallocs 4 KiB
+    a read and shrinks it to the line, and the shrunk block, freed, stays in
+    glibc's per-thread cache, which ``mallinfo2`` counts as in use (the native
+    heap of an empty cycle rose by 160 and 80 bytes in its first cycles)."""
 
     def __init__(self, name: str) -> None:
         self.fd = os.open(f"/proc/self/{name}", os.O_RDONLY | os.O_CLOEXEC)
+        self._buffer = bytearray(4096)
+        self._view = memoryview(self._buffer)
 
     def read(self) -> bytes:
-        return os.pread(self.fd, 4096, 0)
+        size = os.preadv(self.fd, [self._buffer], 0)
+        return bytes(self._view[:size])
 
     def close(self) -> None:
         os.close(self.fd)
