@@ -65,9 +65,7 @@ def lines_table(lines: Sequence[Line]) -> Table:
     table.add_column("count/cycle", justify="right", no_wrap=True)
     for rank, line in enumerate(lines, 1):
         place = Text(f"{short_path(line.file)}:{line.line}", style="cyan" if line.in_user_code else "dim")
-        source = Text(line.source)
-        if line.native:
-            source.append(f"  ({line.what})", style="magenta")
+        source = Text(line.source).append(f"  ({line.what})" if line.native else "", style="magenta")
         table.add_row(
             Text(str(rank)),
             place.append_text(_inside_text(line.inside)),
