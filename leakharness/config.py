@@ -43,7 +43,7 @@ class Settings:
     """
 
     warmup: int = 5
-    min_cycles: int = 60
+    min_cycles: int = 20
     max_cycles: int = 400
     time_budget: float = 20.0
     locate_cycles: int = 12  # two halves of 6: each sees a leak that strikes once every 5 cycles
@@ -97,6 +97,12 @@ class Settings:
         rest = {k: v for k, v in options.items() if k not in FIELD_NAMES}
         return (self.replace(**mine) if mine else self), rest
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle by field values, read-only mappings as plain dicts (for worker processes)."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        plain = {k: dict(v) if isinstance(v, Mapping) else v for k, v in values.items()}
+        return (_settings_from, (plain,))
+
     def tolerance(self, resource: Resource) -> Tolerance | None:
         return self.tolerances.get(resource)
 
@@ -128,6 +134,10 @@ class Settings:
             return cls().replace(**{name: table[key] for name, key in keys.items()})
         except LeakHarnessError as err:
             raise LeakHarnessError(f"{path} [tool.leakharness]: {err}") from err
+
+
+def _settings_from(values: dict[str, Any]) -> Settings:
+    return Settings(**values)
 
 
 FIELD_NAMES = frozenset(f.name for f in fields(Settings))

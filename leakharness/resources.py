@@ -124,4 +124,9 @@ _LEAK_SPANS = {
     Resource.OBJECTS: 200,
     Resource.RSS: 200,
     Resource.NATIVE_HEAP: 200,
+    Resource.FDS: 60,
+    Resource.THREADS: 60,
+    Resource.NATIVE_THREADS: 60,
+    Resource.CHILDREN: 60,
+    Resource.GARBAGE: 60,
 }

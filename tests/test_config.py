@@ -317,3 +317,16 @@ def test_two_spellings_of_one_key_are_an_error(tmp_path: Path) -> None:
     path = write_pyproject(tmp_path, "[tool.leakharness]\nmax_cycles = 70\nmax-cycles = 8\n")
     with pytest.raises(LeakHarnessError, match="'max_cycles' and 'max-cycles' name one setting"):
         Settings.from_pyproject(path)
+
+
+def test_settings_survive_pickling_and_their_json_form() -> None:
+    import pickle
+
+    settings = Settings(
+        tolerances={"rss": "2%", "fds": 1},
+        warn_tolerances={"rss": "1%"},
+        resources=["rss", "fds"],
+        ignore=["x*"],
+    )
+    assert pickle.loads(pickle.dumps(settings)) == settings
+    assert Settings().replace(**settings.to_dict()) == settings

@@ -7,6 +7,7 @@ Exit status: 0 when nothing leaked, 1 when something leaked or errored,
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import shutil
 import sys
@@ -18,8 +19,10 @@ from leakharness.config import Settings, find_pyproject
 from leakharness.errors import LeakHarnessError
 from leakharness.integrations import compare
 from leakharness.integrations.ci import Gate, add_options, finish
+from leakharness.integrations.hunt import hunt
+from leakharness.integrations.parallel import hunt_in_workers, parse_shard, shard
 from leakharness.integrations.targets import load_tests
-from leakharness.integrations.terminal import print_all, run, run_console
+from leakharness.integrations.terminal import Hunter, print_all, run, run_console
 from leakharness.report.console import Detail, bars_for, render_report
 from leakharness.report.graphs import check_folder, write_graphs
 from leakharness.report.html import write_html
@@ -111,6 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--config", type=Path, metavar="PYPROJECT", help="read [tool.leakharness] from this file"
     )
+    run.add_argument(
+        "-j", "--jobs", type=int, default=1, metavar="N", help="hunt in N worker processes (default 1)"
+    )
+    run.add_argument("--shard", metavar="K/N", help="hunt only the K-th of N shares of the tests (for CI)")
     out = parser.add_argument_group("output")
     out.add_argument("--json", type=Path, metavar="PATH", help="also write the report as JSON")
     out.add_argument(
@@ -199,6 +206,10 @@ def main(argv: list[str] | None = None) -> int:
             check_folder(args.graph)
         gate = Gate.prepare(args)
         tests = load_tests(args.targets, pattern=args.pattern)
+        if args.shard is not None:
+            tests = shard(tests, *parse_shard(args.shard))
+        if args.jobs < 1:
+            raise LeakHarnessError(f"--jobs must be >= 1 (got {args.jobs})")
     except LeakHarnessError as err:
         _fail(str(err))
         return EXIT_USAGE
@@ -206,7 +217,10 @@ def main(argv: list[str] | None = None) -> int:
         print("leakharness: graphviz's dot is not installed: --graph draws nothing", file=sys.stderr)
     detail = Detail.QUIET if args.quiet else Detail.VERBOSE if args.verbose else Detail.NORMAL
     try:
-        report = run(tests, settings, console, quiet=args.quiet, buffer=args.buffer)
+        hunter: Hunter = hunt
+        if args.jobs > 1:
+            hunter = functools.partial(hunt_in_workers, jobs=args.jobs, reload=(args.targets, args.pattern))
+        report = run(tests, settings, console, quiet=args.quiet, buffer=args.buffer, hunter=hunter)
     except KeyboardInterrupt:
         print("leakharness: interrupted", file=sys.stderr)
         return 130

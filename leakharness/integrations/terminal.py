@@ -19,6 +19,7 @@ from leakharness.measure.caches import register_cache, unregister_cache
 from leakharness.report.console import make_console, strip_trailing
 from leakharness.report.model import Report
 
+Hunter = Callable[..., Report]  # hunt, or parallel.hunt_in_workers with its jobs bound
 LOG_WIDTH = 100  # columns when the output is not a terminal and COLUMNS is not set
 
 
@@ -55,7 +56,13 @@ def registered(clear: Callable[[], object]) -> Iterator[None]:
 
 
 def run(
-    tests: list[unittest.TestCase], settings: Settings, console: Console, *, quiet: bool, buffer: bool
+    tests: list[unittest.TestCase],
+    settings: Settings,
+    console: Console,
+    *,
+    quiet: bool,
+    buffer: bool,
+    hunter: Hunter = hunt,
 ) -> Report:
     """Hunt ``tests``, with a progress bar on a terminal (not with ``quiet``):
     the test being hunted, its cycles so far and the time its budget has left.
@@ -63,7 +70,7 @@ def run(
     by its own thread, it allocated while cycles ran and rich's lines showed up
     among the growing ones."""
     if not console.is_terminal or quiet:
-        return hunt(tests, settings, buffer=buffer)
+        return hunter(tests, settings, buffer=buffer)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     progress = Progress(*columns, console=console, transient=True, auto_refresh=False)
     # Drawing measures each new text's width through an lru_cache: emptied
@@ -82,4 +89,4 @@ def run(
             progress.update(task, description=f"{current}: {cycles} cycles, {max(0.0, left):.0f} s left")
             progress.refresh()
 
-        return hunt(tests, settings, advance, buffer=buffer, tick=tick)
+        return hunter(tests, settings, advance, buffer=buffer, tick=tick)

@@ -46,7 +46,8 @@ class Tolerance:
             unknown = sorted(set(value) - {"per_cycle", "percent"})
             if unknown:
                 raise LeakHarnessError(f"unknown tolerance key {unknown[0]!r} (known: per_cycle, percent)")
-            return cls(**{k: _number(v, v) for k, v in value.items()})
+            # None is how to_dict() writes an absent part: the table reads back as it was written
+            return cls(**{k: _number(v, v) for k, v in value.items() if v is not None})
         return cls(per_cycle=_number(value, value))
 
     def allows(self, growth_per_cycle: float, total_growth: float, baseline: float) -> bool:

@@ -23,6 +23,11 @@ from statistics import median
 
 from leakharness.units import signed_amount
 
+# Before this many cycles a clean verdict needs a series flat after its first
+# window: at 20 cycles the last third is one window of 5, and a leak striking
+# once every 7 cycles can fall quiet for that long ([0, 1, 1, 0] per window).
+FULL_CYCLES = 60
+
 
 class Verdict(Enum):
     """The outcome for one resource or one test."""
@@ -122,7 +127,8 @@ def judge(
             return Judgement(Verdict.INCONCLUSIVE, slope, total, reason, settled=False)
         settled = final or (cycles >= leak_span and not _declining(settled_part))
         return Judgement(Verdict.LEAK, slope, total, f"grew in all {span}", settled=settled)
-    if _flat(settled_part, size, floor) or _flat(tail, size, floor):
+    quiet_tail = _flat(tail, size, floor) and (final or cycles >= FULL_CYCLES)
+    if _flat(settled_part, size, floor) or quiet_tail:
         return Judgement(Verdict.CLEAN, 0.0, total, _clean_reason(total, floor, cycles, tail, size, unit))
     if not final:
         return Judgement(Verdict.INCONCLUSIVE, slope, total, "still growing now and then", settled=False)
