@@ -114,7 +114,7 @@ def _measure(cycle: LoopCycle, settings: Settings, tick: Tick | None) -> _Run:
         per_cycle = detection.seconds / max(1, detection.cycles)
         budgeted = plan(settings.locate_cycles, settings.warmup, per_cycle, settings.time_budget)
         if suspicious and budgeted:
-            watch = Watch(suspicious, cycle)
+            watch = Watch(suspicious, cycle, probe_set.probes)
             location = locate(session, budgeted, watch)
             grown = counter_for(_leaking(detection), location.size_per_cycle)
             if grown is not None:

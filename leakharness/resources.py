@@ -18,6 +18,7 @@ class Resource(Enum):
     CHILDREN = "children"
     GARBAGE = "garbage"
     TASKS = "tasks"
+    UNCLOSED = "unclosed"
 
     @property
     def label(self) -> str:
@@ -54,6 +55,7 @@ class Resource(Enum):
             Resource.CHILDREN,
             Resource.GARBAGE,
             Resource.TASKS,
+            Resource.UNCLOSED,
         )
 
     @classmethod
@@ -76,6 +78,7 @@ _LABELS = {
     Resource.CHILDREN: "child processes",
     Resource.GARBAGE: "uncollectable garbage",
     Resource.TASKS: "asyncio tasks",
+    Resource.UNCLOSED: "unclosed (ResourceWarning)",
 }
 
 _UNITS = {
@@ -89,6 +92,7 @@ _UNITS = {
     Resource.CHILDREN: "processes",
     Resource.GARBAGE: "objects",
     Resource.TASKS: "tasks",
+    Resource.UNCLOSED: "objects",
 }
 
 # RSS moves in 4 KiB pages: a clean numpy frame cycle moves it by 0 to 3 pages
@@ -110,6 +114,7 @@ _FLOORS = {
     Resource.CHILDREN: 0.0,
     Resource.GARBAGE: 0.0,
     Resource.TASKS: 0.0,
+    Resource.UNCLOSED: 0.0,
 }
 
 _PAGE = 4096

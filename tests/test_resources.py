@@ -58,4 +58,5 @@ def test_rss_has_a_band_of_pages_and_counts_are_exact() -> None:
         Resource.CHILDREN,
         Resource.GARBAGE,
         Resource.TASKS,
+        Resource.UNCLOSED,
     }

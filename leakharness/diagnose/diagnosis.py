@@ -26,6 +26,7 @@ from leakharness.diagnose.tasks import TaskInfo, TaskOrigins
 from leakharness.diagnose.threads import ThreadInfo, ThreadOrigins, leaked_threads, thread_idents
 from leakharness.frames import Frame
 from leakharness.measure.async_cycle import LoopCycle
+from leakharness.measure.unclosed import Unclosed, UnclosedWarnings
 from leakharness.resources import Resource
 
 CANDIDATE_TYPES = 3  # holders are looked for for this many growing types; the shortest chain is kept
@@ -66,6 +67,7 @@ class Diagnosis:
     fds: tuple[Group[FdInfo], ...] = ()
     children: tuple[Group[ChildInfo], ...] = ()
     tasks: tuple[Group[TaskInfo], ...] = ()
+    unclosed: tuple[Group[Unclosed], ...] = ()
     memory_lines: tuple[LineUsage, ...] = ()
     notes: tuple[str, ...] = field(default=())
     holder_graph: bytes | None = field(default=None, repr=False)
@@ -81,6 +83,7 @@ class Diagnosis:
             "fds": [g.to_dict() for g in self.fds],
             "children": [g.to_dict() for g in self.children],
             "tasks": [g.to_dict() for g in self.tasks],
+            "unclosed": [g.to_dict() for g in self.unclosed],
             "memory_lines": [m.to_dict() for m in self.memory_lines],
             "notes": list(self.notes),
         }
@@ -92,13 +95,22 @@ def _start_line(frames: tuple[Frame, ...]) -> tuple[str, int] | None:
 
 
 class Watch:
-    """Watches threads, descriptors, children and the asyncio tasks of
-    ``cycle``'s loop around the locate cycles."""
+    """Watches threads, descriptors, children, the asyncio tasks of
+    ``cycle``'s loop and the objects left unclosed around the locate cycles."""
 
-    def __init__(self, resources: Iterable[Resource], cycle: LoopCycle | None = None) -> None:
+    def __init__(
+        self, resources: Iterable[Resource], cycle: LoopCycle | None = None, probes: Iterable[object] = ()
+    ) -> None:
         wanted = set(resources)
-        loop = cycle.loop if cycle is not None and Resource.TASKS in wanted else None
-        self._tasks = TaskOrigins(loop) if loop is not None and not loop.is_closed() else None
+        loop = cycle.loop if cycle is not None and wanted & {Resource.TASKS, Resource.UNCLOSED} else None
+        self._tasks = (
+            TaskOrigins(loop, debug=Resource.UNCLOSED in wanted)
+            if loop is not None and not loop.is_closed()
+            else None
+        )
+        warned = [p for p in probes if isinstance(p, UnclosedWarnings)] if Resource.UNCLOSED in wanted else []
+        self._unclosed = warned[0].recording() if warned else None
+        self.unclosed: list[Unclosed] = []
         self._threads = bool(wanted & {Resource.THREADS, Resource.NATIVE_THREADS})
         self._fds = Resource.FDS in wanted
         self._children = Resource.CHILDREN in wanted
@@ -119,6 +131,8 @@ class Watch:
             self._origins.__enter__()
         if self._tasks is not None:
             self._tasks.__enter__()
+        if self._unclosed is not None:
+            self.unclosed = self._unclosed.__enter__()
         return self
 
     def __exit__(
@@ -131,6 +145,8 @@ class Watch:
             self._origins.__exit__(kind, error, traceback)
         if self._tasks is not None:
             self._tasks.__exit__(kind, error, traceback)
+        if self._unclosed is not None:
+            self._unclosed.__exit__(kind, error, traceback)
         if error is not None:
             return
         if self._tasks is not None:
@@ -171,6 +187,7 @@ def diagnose(
         threads=group(watch.threads, lambda t: (t.target, _start_line(t.start_stack))),
         fds=group(watch.fds, lambda f: (f.kind, f.description), lambda f: len(f.created)),
         children=group(watch.children, lambda c: (c.status, c.cmdline)),
+        unclosed=group(watch.unclosed, lambda u: (u.kind, _start_line(u.created))),
         tasks=group(watch.tasks, lambda t: (t.coroutine, _start_line(t.created)), lambda t: len(t.created)),
         memory_lines=tuple(memory),
         notes=tuple(notes),

@@ -4,7 +4,12 @@ stack that created it.
 While active, ``TaskOrigins`` wraps the loop's task factory (any factory
 already set keeps making the tasks) and remembers each new task's creation
 site, charged to the innermost project frame (beneath it, asyncio's or a
-library's frame that made the task); the previous factory is put back on exit. Only the locate phase
+library's frame that made the task); the previous factory is put back on exit.
+With ``debug``, it also turns the loop's debug mode on meanwhile (4 s more
+over 17 traced cycles of an HTTP request each), so that objects made on
+the loop keep their creation stack (``_source_traceback``: aiohttp's
+sessions do), which names the line of an object left unclosed; its
+slow-callback warnings are silenced, as tracing slows every callback. Only the locate phase
 installs it: a stack per task would slow every detection cycle.
 """
 
@@ -50,12 +55,16 @@ class TaskInfo:
 class TaskOrigins:
     """While active, remember the stack of every task created on ``loop``."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, depth: int = STACK_DEPTH) -> None:
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, depth: int = STACK_DEPTH, debug: bool = False
+    ) -> None:
         self.loop = loop
+        self.debug = debug
         self.depth = depth
         self._sites: weakref.WeakKeyDictionary[asyncio.Task[Any], Site] = weakref.WeakKeyDictionary()
         self._before: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
         self._previous: Any = None
+        self._debug: tuple[bool, float] = (False, 0.0)
 
     def __enter__(self) -> TaskOrigins:
         import asyncio
@@ -72,6 +81,10 @@ class TaskOrigins:
 
         self._before = weakref.WeakSet(asyncio.all_tasks(self.loop))
         self.loop.set_task_factory(factory)
+        self._debug = (self.loop.get_debug(), self.loop.slow_callback_duration)
+        if self.debug:
+            self.loop.set_debug(True)
+            self.loop.slow_callback_duration = float("inf")
         return self
 
     def __exit__(
@@ -79,6 +92,8 @@ class TaskOrigins:
     ) -> None:
         if not self.loop.is_closed():
             self.loop.set_task_factory(self._previous)
+            self.loop.set_debug(self._debug[0])
+            self.loop.slow_callback_duration = self._debug[1]
 
     def leaked_tasks(self) -> Findings[TaskInfo]:
         """Tasks not done now that were not pending on entry."""

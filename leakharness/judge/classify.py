@@ -19,6 +19,8 @@ class Kind(Enum):
     SOCKET = "socket/connection"
     THREAD = "thread"
     PROCESS = "process"
+    TASK = "asyncio task"
+    UNCLOSED = "unclosed resource"
 
 
 class Severity(Enum):
@@ -42,6 +44,10 @@ HANDLE_KINDS = {
     Resource.NATIVE_THREADS: Kind.THREAD,
     Resource.CHILDREN: Kind.PROCESS,
 }
+# A pending task keeps its coroutine's frames and whatever they hold, and runs
+# again on every wake-up; an object only the collector closes holds its
+# descriptors until a collection that may come late.
+COUNTED = {Resource.TASKS: (Kind.TASK, Severity.HIGH), Resource.UNCLOSED: (Kind.UNCLOSED, Severity.MEDIUM)}
 
 
 class Leaked(Protocol):
@@ -90,8 +96,16 @@ def classify(
             kind = HANDLE_KINDS[leak.resource]
             kinds.append(Kind.SOCKET if kind is Kind.FILE_DESCRIPTOR and sockets else kind)
             severity = _worst(severity, Severity.CRITICAL if leak.growth_per_cycle >= 1 else Severity.HIGH)
+        if leak.resource in COUNTED:
+            kind, grade = COUNTED[leak.resource]
+            kinds.append(kind)
+            severity = _worst(severity, grade)
     memory = [
-        leak for leak in leaks if leak.resource not in OS_HANDLES and leak.resource is not Resource.GARBAGE
+        leak
+        for leak in leaks
+        if leak.resource not in OS_HANDLES
+        and leak.resource not in COUNTED
+        and leak.resource is not Resource.GARBAGE
     ]
     if memory:
         kinds.append(Kind.NATIVE_MEMORY if native else Kind.MEMORY)

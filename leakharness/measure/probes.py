@@ -23,6 +23,7 @@ from typing import Protocol
 import psutil
 
 from leakharness.measure.async_cycle import LoopCycle
+from leakharness.measure.unclosed import UnclosedWarnings
 from leakharness.resources import Resource
 
 
@@ -256,6 +257,7 @@ PROBE_TYPES: dict[Resource, type] = {
     Resource.CHILDREN: ChildProcesses,
     Resource.GARBAGE: GcGarbage,
     Resource.TASKS: PendingTasks,
+    Resource.UNCLOSED: UnclosedWarnings,
 }
 
 

@@ -18,10 +18,10 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from leakharness.diagnose.diagnosis import Diagnosis
 from leakharness.diagnose.locate import Line
-from leakharness.frames import Frame, display_path
+from leakharness.frames import display_path
 from leakharness.judge.verdict import Verdict
+from leakharness.report.diagnosis_tables import diagnosis_parts, inside_text
 from leakharness.report.resource_table import ASCII_BARS, BARS, STYLES, resource_table, verdict_text
 from leakharness.report.sites import one_line
 from leakharness.units import signed_size
@@ -68,7 +68,7 @@ def lines_table(lines: Sequence[Line]) -> Table:
         source = Text(line.source).append(f"  ({line.what})" if line.native else "", style="magenta")
         table.add_row(
             Text(str(rank)),
-            place.append_text(_inside_text(line.inside)),
+            place.append_text(inside_text(line.inside)),
             source,
             Text(signed_size(line.size_per_cycle)),
             Text("-" if line.native else f"{line.count_per_cycle:+.2f}"),
@@ -97,105 +97,6 @@ def types_table(test: TestReport) -> Table:
     table.add_column("objects/cycle", justify="right", no_wrap=True)
     for growth in test.types[:5]:
         table.add_row(Text(growth.name), Text(f"{growth.per_cycle:+.2f}"))
-    return table
-
-
-def _inside_text(inside: Frame | None) -> Text:
-    """`` in psycopg/types/json.py:103``: the library frame beneath a project line."""
-    return Text(f" in {inside.place}", style="dim") if inside else Text()
-
-
-def _origin_text(frames: Sequence[Frame], inside: Frame | None) -> Text:
-    """Where a thread was started or a descriptor opened: the project line
-    (and its source), then the library frame beneath it."""
-    if not frames:
-        return Text("-", style="dim")
-    text = Text(frames[0].place, style="cyan")
-    if frames[0].source:
-        text.append(f"  {frames[0].source}", style="default")
-    return text.append_text(_inside_text(inside))
-
-
-def _table(*columns: str) -> Table:
-    table = Table(show_edge=False, pad_edge=False)
-    for name in columns:
-        table.add_column(name, overflow="fold", justify="right" if name == "count" else "left")
-    return table
-
-
-def diagnosis_parts(diagnosis: Diagnosis) -> Iterator[RenderableType]:
-    """Who holds the leak, and where leaked threads, fds and children came from."""
-    for holder in diagnosis.holders:
-        text = Text("kept alive by: ", style="bold")
-        text.append(holder.path)
-        yield text
-    for part in (
-        _threads_table(diagnosis),
-        _tasks_table(diagnosis),
-        _fds_table(diagnosis),
-        _children_table(diagnosis),
-        _memory_table(diagnosis),
-    ):
-        if part.row_count:
-            yield part
-
-
-def _threads_table(diagnosis: Diagnosis) -> Table:
-    table = _table("count", "leaked thread", "target", "started at")
-    for threads in diagnosis.threads:
-        thread = threads.example
-        table.add_row(
-            Text(str(threads.count)),
-            Text(thread.name),
-            Text(thread.target or "-"),
-            _origin_text(thread.start_stack, thread.inside),
-        )
-    return table
-
-
-def _tasks_table(diagnosis: Diagnosis) -> Table:
-    table = _table("count", "leaked task", "waiting at", "created at")
-    for tasks in diagnosis.tasks:
-        task = tasks.example
-        waiting = (task.waiting_at,) if task.waiting_at else ()
-        table.add_row(
-            Text(str(tasks.count)),
-            Text(task.coroutine),
-            _origin_text(waiting, None),
-            _origin_text(task.created, task.inside),
-        )
-    return table
-
-
-def _fds_table(diagnosis: Diagnosis) -> Table:
-    table = _table("count", "leaked fd", "what", "opened at")
-    for fds in diagnosis.fds:
-        fd = fds.example
-        table.add_row(
-            Text(str(fds.count)),
-            Text(fd.kind.value),
-            Text(fd.description),
-            _origin_text(fd.created, fd.inside),
-        )
-    return table
-
-
-def _children_table(diagnosis: Diagnosis) -> Table:
-    table = _table("count", "child process", "command")
-    for children in diagnosis.children:
-        child = children.example
-        table.add_row(Text(str(children.count)), Text(child.status.value), Text(child.command))
-    return table
-
-
-def _memory_table(diagnosis: Diagnosis) -> Table:
-    table = _table("line", "source", "process memory")
-    for usage in diagnosis.memory_lines:
-        table.add_row(
-            Text(f"{short_path(usage.file)}:{usage.line}", style="cyan"),
-            Text(usage.source),
-            Text(f"{usage.increment_mib:+.1f} MiB"),
-        )
     return table
 
 

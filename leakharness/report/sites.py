@@ -17,7 +17,8 @@ _INSTALLED = (f"{os.sep}site-packages{os.sep}", f"{os.sep}dist-packages{os.sep}"
 
 def named_frames(test: TestReport) -> Iterator[Frame]:
     """Every frame the report names, in the order it shows them: the located
-    lines with their tracebacks, then where leaked threads and fds were made."""
+    lines with their tracebacks, then where leaked threads, fds, tasks and
+    unclosed objects were made."""
     for line in test.lines:
         yield Frame(line.file, line.line)
         yield from line.traceback
@@ -25,6 +26,10 @@ def named_frames(test: TestReport) -> Iterator[Frame]:
         yield from threads.example.start_stack
     for fds in test.diagnosis.fds:
         yield from fds.example.created
+    for tasks in test.diagnosis.tasks:
+        yield from tasks.example.created
+    for unclosed in test.diagnosis.unclosed:
+        yield from unclosed.example.created
 
 
 def project_site(test: TestReport, root: str | None = None) -> Frame | None:
