@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import configparser
+import fcntl
 import hashlib
 import json
 import os
@@ -213,28 +214,24 @@ def env_key(package: str, version: str, extra: tuple[str, ...], harness: list[st
 
 
 def build_env(folder: Path, requirements: list[str], python: str) -> str:
-    """Make (or reuse) a venv in ``folder`` holding ``requirements``; return an error or ''."""
-    ready = folder / ".ready"
-    if ready.exists():
-        return ""
-    shutil.rmtree(folder, ignore_errors=True)
-    steps = [
-        [python, "-m", "venv", str(folder)],
-        [
-            str(folder / "bin" / "python"),
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--disable-pip-version-check",
-            *requirements,
-        ],
-    ]
-    for step in steps:
-        done = subprocess.run(step, capture_output=True, text=True)
-        if done.returncode:
-            return (done.stderr.strip().splitlines() or ["failed"])[-1]
-    ready.write_text("\n".join(requirements) + "\n", encoding="utf-8")
+    """Make (or reuse) a venv in ``folder`` holding ``requirements``; return an error or ''.
+
+    A lock file beside the folder keeps two runs sharing the cache from
+    building the same environment at once.
+    """
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.with_name(folder.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (folder / ".ready").exists():
+            return ""
+        shutil.rmtree(folder, ignore_errors=True)
+        pip = [str(folder / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+        steps = [[python, "-m", "venv", str(folder)], [*pip, *requirements]]
+        for step in steps:
+            done = subprocess.run(step, capture_output=True, text=True)
+            if done.returncode:
+                return (done.stderr.strip().splitlines() or ["failed"])[-1]
+        (folder / ".ready").write_text("\n".join(requirements) + "\n", encoding="utf-8")
     return ""
 
 
