@@ -356,5 +356,5 @@ def test_html_page_and_holder_graphs(tmp_path: Path) -> None:
         (drawn,) = graphs.iterdir()
         assert drawn.name == "test_kept.T.test_leak.png"
         assert drawn.read_bytes().startswith(b"\x89PNG")
-        assert "wrote 1 holder graph(s)" in run.stderr
+        assert f"wrote 1 holder graph to {graphs}" in run.stderr
         assert "data:image/png;base64," in html

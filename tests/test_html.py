@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from dataclasses import replace
@@ -133,6 +134,15 @@ def test_sites_show_source_and_traceback(report: Report, page: Page) -> None:
     assert "_HOARD.append(" in text
     assert "allocated at, innermost first" in text
     assert f"test_html.py:{report.tests[0].lines[0].line}" in text
+
+
+def test_a_library_frame_beneath_a_project_line_is_named() -> None:
+    kept: list[object] = []
+    test = leakharness.check(lambda: kept.append(json.loads('{"a": [1, 2, 3]}')), max_cycles=120).tests[0]
+    (line, *_) = test.lines
+    assert line.inside is not None and line.inside.file.endswith("decoder.py"), line
+    text = "".join(Page(render_html(Report((test,)))).text)
+    assert f"in {line.inside.place}" in text
 
 
 def test_the_holder_chain_is_shown(page: Page) -> None:

@@ -246,7 +246,8 @@ def _graphs(report: Report, folder: Path) -> None:
     for note in notes:
         print(f"leakharness: {note}", file=sys.stderr)
     if written:
-        print(f"leakharness: wrote {len(written)} holder graph(s) to {folder}", file=sys.stderr)
+        graphs = "1 holder graph" if len(written) == 1 else f"{len(written)} holder graphs"
+        print(f"leakharness: wrote {graphs} to {folder}", file=sys.stderr)
 
 
 def _fail(message: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 import sys
 from html import escape
 from importlib import resources
@@ -45,7 +46,7 @@ def write_html(report: Report, path: Path) -> None:
 
 def render_html(report: Report) -> str:
     """The whole page of ``report``."""
-    tests = "".join(_test(index, test) for index, test in enumerate(report.tests, 1))
+    tests = "".join(_test(index, test) for index, test in _by_severity(report))
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -57,6 +58,17 @@ def render_html(report: Report) -> str:
         f'<footer><p class="meta">made by leakharness {escape(__version__)}</p>{_settings(report)}</footer>'
         f"<script>{_asset('html.js')}</script></body></html>\n"
     )
+
+
+def _by_severity(report: Report) -> list[tuple[int, TestReport]]:
+    """The tests numbered in run order, most severe verdict first (errors, leaks, ...)."""
+    return sorted(enumerate(report.tests, 1), key=lambda numbered: -numbered[1].verdict.rank)
+
+
+def breakable(text: str) -> str:
+    """``text`` escaped, with line-break opportunities after dots, slashes,
+    colons and underscores (a test id is one long word)."""
+    return re.sub(r"([./:_])(?!$)", r"\1<wbr>", escape(text))
 
 
 def _asset(name: str) -> str:
@@ -89,10 +101,10 @@ def _summary(report: Report) -> str:
     )
     rows = "".join(
         f'<tr data-verdict="{t.verdict.value}"><td>{badge(t.verdict)}</td>'
-        f'<td class="test-id"><a href="#test-{i}">{escape(t.id)}</a></td>'
+        f'<td class="test-id"><a href="#test-{i}">{breakable(t.id)}</a></td>'
         f'<td class="why">{escape(t.reason)}</td><td class="num">{t.cycles or ""}</td>'
         f'<td class="num">{f"{t.seconds:.2f} s" if t.seconds else ""}</td></tr>'
-        for i, t in enumerate(report.tests, 1)
+        for i, t in _by_severity(report)
     )
     return (
         f'<section class="summary {report.verdict.value}" aria-labelledby="summary-title">'
@@ -123,7 +135,7 @@ def _test(index: int, test: TestReport) -> str:
     kind = test.classification.describe()
     return (
         f'<article class="test {test.verdict.value}" id="test-{index}" data-verdict="{test.verdict.value}">'
-        f'<h2>{badge(test.verdict)} <span class="test-id">{escape(test.id)}</span></h2>'
+        f'<h2>{badge(test.verdict)} <span class="test-id">{breakable(test.id)}</span></h2>'
         f'<p class="facts">{escape(_facts(test))}{f" · <strong>{escape(kind)}</strong>" if kind else ""}</p>'
         f'<p class="reason">{escape(test.reason)}</p>{body}</article>'
     )
@@ -146,26 +158,42 @@ def _warnings(test: TestReport) -> str:
 
 
 def _charts(test: TestReport) -> str:
-    """One chart per watched resource; open when the test is not clean."""
+    """One chart per watched resource. In a test that is not clean, those that
+    are not clean first, and the clean ones folded under them."""
     if not test.resources:
         return ""
-    counts = {v: sum(r.verdict is v for r in test.resources) for v in Verdict}
-    said = ", ".join(f"{n} {v.value}" for v, n in counts.items() if n)
-    figures = "".join(_figure(r, test) for r in test.resources)
-    opened = " open" if test.verdict is not Verdict.CLEAN else ""
-    return (
-        f'<details class="resources"{opened}><summary>{len(test.resources)} resources watched: '
-        f'{escape(said)}</summary><div class="charts">{figures}</div></details>'
+    clean = [r for r in test.resources if r.verdict is Verdict.CLEAN]
+    folded = _figures(clean, test)
+    if len(clean) == len(test.resources):
+        return (
+            f'<details class="resources"><summary>{html_parts.plural(len(clean), "resource")} watched, '
+            f"all clean</summary>{folded}</details>"
+        )
+    shown = _figures([r for r in test.resources if r.verdict is not Verdict.CLEAN], test)
+    names = ", ".join(r.resource.label for r in clean)
+    more = (
+        f"<details><summary>{len(clean)} clean: {escape(names)}</summary>{folded}</details>" if clean else ""
     )
+    return html_parts.part("Resources, cycle by cycle", shown + more)
+
+
+def _figures(results: list[ResourceResult], test: TestReport) -> str:
+    return f'<div class="charts">{"".join(_figure(r, test) for r in results)}</div>'
 
 
 def _figure(result: ResourceResult, test: TestReport) -> str:
-    growth = signed_amount(result.growth_per_cycle, result.resource.unit)
+    unit = result.resource.unit
+    grown = f"{result.total_growth:+,.0f}" if round(result.total_growth) else "0"
+    if unit == "bytes":
+        grown = signed_amount(result.total_growth, unit)
+    total = f"{grown} in {max(0, len(result.series) - 1)} cycles"
+    if result.verdict is not Verdict.CLEAN:
+        total = f"{signed_amount(result.growth_per_cycle, unit)}/cycle · {total}"
     warning = f'<p class="warning">{escape(result.warning)}</p>' if result.warning else ""
     return (
         f'<figure class="resource {result.verdict.value}" data-resource="{escape(result.resource.value)}">'
-        f"<figcaption>{badge(result.verdict)} <strong>{escape(result.resource.label)}</strong> "
-        f'<span class="growth">{escape(growth)}/cycle</span></figcaption>'
+        f"<figcaption>{badge(result.verdict)} <strong>{escape(result.resource.label)}</strong>"
+        f'<span class="growth" title="{escape(total)}">{escape(total)}</span></figcaption>'
         f"{chart(result, test.warmup_cycles, test.located_cycles)}"
         f'<p class="why">{escape(result.reason)}</p>{warning}</figure>'
     )

@@ -16,9 +16,9 @@ from leakharness.units import signed_amount
 if TYPE_CHECKING:  # the report's value types: no import at run time
     from leakharness.report.model import ResourceResult
 
-WIDTH, HEIGHT = 320, 136
-LEFT, RIGHT, TOP, BOTTOM = 64, 6, 8, 22
-BAND, GAP = 22, 4  # a band's width in pixels (not to scale: no readings in it) and the gap beside it
+WIDTH, HEIGHT = 280, 128
+LEFT, RIGHT, TOP, BOTTOM = 58, 4, 8, 22
+BAND, GAP = 20, 4  # a band's width in pixels (not to scale: no readings in it) and the gap beside it
 
 
 def amount(value: float, unit: str) -> str:

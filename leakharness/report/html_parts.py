@@ -39,20 +39,30 @@ def code(text: str, missing: str = "(source not available)") -> str:
     return f"<code>{escape(text)}</code>" if text else f'<span class="muted">{escape(missing)}</span>'
 
 
-def frames(stack: Sequence[Frame]) -> str:
-    """A traceback, innermost first, one frame a line."""
-    items = "".join(f"<li>{where(f.file, f.line)} {code(f.source)}</li>" for f in stack)
+def frames(stack: Sequence[Frame], inside: Frame | None = None) -> str:
+    """A traceback, innermost first, one frame a line; library and standard
+    library frames (``inside``, the one beneath a project line, first) dimmed."""
+    items = "".join(
+        f'<li class="{f.origin.value}">{where(f.file, f.line)} {code(f.source, "")}</li>'
+        for f in ((inside,) if inside else ()) + tuple(stack)
+    )
     return f'<ol class="frames">{items}</ol>'
 
 
-def site(stack: Sequence[Frame]) -> str:
-    """The first frame of ``stack``, and the rest folded under it."""
+def beneath(inside: Frame | None) -> str:
+    """`` in psycopg/types/json.py:103``: the library frame beneath a project line."""
+    return f' <span class="inside">in {where(inside.file, inside.line)}</span>' if inside else ""
+
+
+def site(stack: Sequence[Frame], inside: Frame | None = None) -> str:
+    """The first frame of ``stack`` (and the library frame beneath it), the rest folded under it."""
     if not stack:
         return '<span class="muted">unknown</span>'
-    first = f"{where(stack[0].file, stack[0].line)} {code(stack[0].source)}"
-    if len(stack) == 1:
+    first = f"{where(stack[0].file, stack[0].line)}{beneath(inside)} {code(stack[0].source)}"
+    if len(stack) == 1 and inside is None:
         return first
-    return f"{first}<details><summary>{plural(len(stack), 'frame')}</summary>{frames(stack)}</details>"
+    count = len(stack) + (inside is not None)
+    return f"{first}<details><summary>{plural(count, 'frame')}</summary>{frames(stack, inside)}</details>"
 
 
 def table(headers: Sequence[str], rows: Sequence[Row], numeric: Sequence[int] = ()) -> str:
@@ -78,12 +88,13 @@ def sites(lines: Sequence[Line]) -> str:
         library = "" if line.in_user_code else ' <span class="tag">outside user code</span>'
         items.append(
             f'<li class="site"><div class="site-head"><span class="rank">{rank}</span>'
-            f"{where(line.file, line.line)}{library}"
+            f"{where(line.file, line.line)}{beneath(line.inside)}{library}"
             f'<span class="num">{escape(signed_size(line.size_per_cycle))}/cycle</span>'
             f'<span class="num">{line.count_per_cycle:+.2f} blocks/cycle</span></div>'
             f'<pre class="source">{code(line.source)}</pre>'
             f"<details{' open' if rank == 1 else ''}><summary>allocated at, innermost first "
-            f"({plural(len(line.traceback), 'frame')})</summary>{frames(line.traceback)}</details></li>"
+            f"({plural(len(line.traceback) + (line.inside is not None), 'frame')})</summary>"
+            f"{frames(line.traceback, line.inside)}</details></li>"
         )
     return part(
         "Where the growing memory is allocated", f'<ol class="sites">{"".join(items)}</ol>' if items else ""
@@ -125,7 +136,7 @@ def handles(diagnosis: Diagnosis) -> str:
             str(g.count),
             escape(g.example.name) + (' <span class="tag">daemon</span>' if g.example.daemon else ""),
             code(g.example.target or "", "unknown"),
-            site(g.example.start_stack),
+            site(g.example.start_stack, g.example.inside),
         ]
         for g in diagnosis.threads
     ]
