@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import shutil
@@ -12,6 +13,9 @@ from pathlib import Path
 import pytest
 
 import leakharness
+from leakharness.diagnose.diagnosis import Group
+from leakharness.diagnose.tasks import TaskInfo
+from leakharness.frames import Frame
 from leakharness.judge.verdict import Verdict
 from leakharness.report.html import render_html, write_html
 from leakharness.report.html_chart import amount, chart
@@ -143,6 +147,28 @@ def test_a_library_frame_beneath_a_project_line_is_named() -> None:
     assert line.inside is not None and line.inside.file.endswith("decoder.py"), line
     text = "".join(Page(render_html(Report((test,)))).text)
     assert f"in {line.inside.place}" in text
+
+
+async def _wait_forever() -> None:
+    await asyncio.sleep(3600)  # WAITS
+
+
+def _source_line(mark: str) -> Frame:
+    lines = Path(__file__).read_text().splitlines()
+    return Frame(__file__, next(n for n, text in enumerate(lines, 1) if text.endswith(mark)))
+
+
+def test_a_leaked_task_is_listed_with_where_it_waits_and_was_made(report: Report) -> None:
+    made = _source_line("# MADE")  # MADE
+    task = TaskInfo(f"{__name__}._wait_forever", "Task-7", (made,), waiting_at=_source_line("# WAITS"))
+    leak = report.tests[0]
+    test = replace(leak, diagnosis=replace(leak.diagnosis, tasks=(Group(12, task),)))
+    text = Page(render_html(Report((test,)))).text
+    row = text[text.index("Leaked asyncio tasks") :]
+    assert row[row.index("12") + 1] == f"{__name__}._wait_forever"
+    assert row.index("await asyncio.sleep(3600)  # WAITS") < row.index(
+        'made = _source_line("# MADE")  # MADE'
+    )
 
 
 def test_the_holder_chain_is_shown(page: Page) -> None:

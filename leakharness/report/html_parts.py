@@ -1,5 +1,5 @@
 """HTML parts of one test's diagnosis: sites with tracebacks, growing types,
-the holder chain (and its picture), leaked threads, descriptors, children.
+the holder chain (and its picture), leaked threads, descriptors, tasks, children.
 
 Every string from the report goes through ``html.escape``; each function
 returns markup, or "" when it has nothing to show.
@@ -129,8 +129,8 @@ def holders(diagnosis: Diagnosis) -> str:
 
 
 def handles(diagnosis: Diagnosis) -> str:
-    """Tables of the leaked threads, descriptors and child processes, and the
-    process memory by line."""
+    """Tables of the leaked threads, descriptors, asyncio tasks and child
+    processes, and the process memory by line."""
     threads = [
         [
             str(g.count),
@@ -149,6 +149,15 @@ def handles(diagnosis: Diagnosis) -> str:
         ]
         for g in diagnosis.fds
     ]
+    tasks = [
+        [
+            str(g.count),
+            code(g.example.coroutine, "unknown"),
+            site((g.example.waiting_at,) if g.example.waiting_at else ()),
+            site(g.example.created, g.example.inside),
+        ]
+        for g in diagnosis.tasks
+    ]
     children = [
         [str(g.count), escape(g.example.status.value), code(g.example.command, "unknown")]
         for g in diagnosis.children
@@ -161,6 +170,9 @@ def handles(diagnosis: Diagnosis) -> str:
         (
             part("Leaked threads", table(["count", "thread", "target", "started at"], threads, [0])),
             part("Leaked file descriptors", table(["count", "kind", "what", "opened at"], fds, [0])),
+            part(
+                "Leaked asyncio tasks", table(["count", "coroutine", "waiting at", "created at"], tasks, [0])
+            ),
             part("Leaked child processes", table(["count", "status", "command"], children, [0])),
             part("Process memory by line", table(["line", "source", "added"], memory, [2])),
         )
