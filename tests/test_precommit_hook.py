@@ -40,15 +40,17 @@ def _pre_commit() -> list[str]:
     return [found]
 
 
-def _try_repo(project: Path, home: Path) -> subprocess.CompletedProcess[str]:
+def _try_repo(project: Path, home: Path, hook: str = "leakharness") -> subprocess.CompletedProcess[str]:
     def git(*args: str) -> None:
         subprocess.run(["git", *args], cwd=project, check=True, capture_output=True)
 
     git("init", "-q")
     git("add", "-A")
-    env = {**os.environ, "PRE_COMMIT_HOME": str(home), "NO_COLOR": "1"}
+    # The system hook runs the leakharness beside this interpreter, as a project's venv would.
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    env = {**os.environ, "PRE_COMMIT_HOME": str(home), "NO_COLOR": "1", "PATH": path}
     return subprocess.run(
-        [*_pre_commit(), "try-repo", str(ROOT), "leakharness", "--all-files", "--verbose"],
+        [*_pre_commit(), "try-repo", str(ROOT), hook, "--all-files", "--verbose"],
         cwd=project,
         capture_output=True,
         text=True,
@@ -75,3 +77,32 @@ def test_the_hook_passes_a_clean_commit(tmp_path: Path, hook_home: Path) -> None
     proc = _try_repo(tmp_path, hook_home)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Passed" in proc.stdout
+
+
+THIRD_PARTY = """\
+import unittest
+
+import numpy
+
+KEPT = []
+
+
+class T(unittest.TestCase):
+    def test_keeps_frames(self):
+        KEPT.append(numpy.zeros(64))
+
+    def test_scratch_frame(self):
+        numpy.zeros(64).sum()
+"""
+
+
+def test_the_system_hook_runs_tests_that_import_third_party_packages(tmp_path: Path, hook_home: Path) -> None:
+    # The python hook's own environment has leakharness and its dependencies
+    # only: there, `import numpy` fails. The system hook runs in the project's.
+    pytest.importorskip("numpy")
+    (tmp_path / "test_frames.py").write_text(THIRD_PARTY)
+    proc = _try_repo(tmp_path, hook_home, "leakharness-system")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "ModuleNotFoundError" not in proc.stdout
+    assert "KEPT.append(numpy.zeros(64))" in proc.stdout
+    assert "CLEAN  test_frames.T.test_scratch_frame" in proc.stdout

@@ -266,3 +266,15 @@ def test_an_installed_package_hunted_for_its_own_tests_is_the_project(
     top = report.tests[0].lines[0]
     assert report.tests[0].verdict is Verdict.LEAK
     assert (Path(top.file).name, top.line, top.in_user_code) == ("__init__.py", 5, True)
+
+
+def test_a_missing_third_party_module_says_which_python_looked(tmp_path: Path) -> None:
+    # A pre-commit hook's own environment lacks the packages the tests import.
+    target = tmp_path / "test_frames.py"
+    target.write_text("import leakharness_no_such_package\n")
+    with pytest.raises(LeakHarnessError) as raised:
+        load_tests([str(target)])
+    assert str(raised.value).endswith(
+        "ModuleNotFoundError: No module named 'leakharness_no_such_package'"
+        f" (not installed for {sys.executable}: under pre-commit, see docs/ci.md)"
+    )

@@ -181,7 +181,12 @@ def _import(module_name: str, shown: str) -> ModuleType:
 
 
 def _last_line(err: BaseException) -> str:
-    return traceback.format_exception_only(type(err), err)[-1].strip()
+    """The exception's last line; for a missing module, where it was looked for
+    (a pre-commit hook runs in an environment of its own)."""
+    line = traceback.format_exception_only(type(err), err)[-1].strip()
+    if isinstance(err, ModuleNotFoundError):
+        line += f" (not installed for {sys.executable}: under pre-commit, see docs/ci.md)"
+    return line
 
 
 def _ensure_on_path(folder: str) -> None:
