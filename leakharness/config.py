@@ -42,8 +42,8 @@ class Settings:
     that holds a leaked object with graphviz, while the object is alive.
     """
 
-    warmup: int = 5
-    min_cycles: int = 20
+    warmup: int = 2
+    min_cycles: int = 15
     max_cycles: int = 400
     time_budget: float = 20.0
     locate_cycles: int = 12  # two halves of 6: each sees a leak that strikes once every 5 cycles

@@ -370,26 +370,26 @@ def test_a_band_alone_keeps_short_windows_flat() -> None:
     assert judge(cumulative([4 * PAGE / 3] * 9), allowed=0.0, band=RSS_BAND).verdict is Verdict.LEAK
 
 
-# A clean verdict can come after the default min_cycles of 20: four windows of
-# five cycles, so a leak striking once every five cycles shows in all four.
-EARLY = 20
+# A clean verdict can come after the default min_cycles of 15: three windows of
+# five cycles, so a leak striking once every five cycles shows in all three.
+EARLY = 15
 
 
 @pytest.mark.parametrize(
     "deltas",
     [
         [0] * EARLY,  # exactly flat, the usual clean test
-        [1, -1] * (EARLY // 2),  # a free list breathing
-        [0, 0, 3, -3] * (EARLY // 4),
+        [1, -1, 0] * (EARLY // 3),  # a free list breathing
+        [0, 0, 3, -3, 0] * (EARLY // 5),
     ],
 )
-def test_a_flat_series_is_clean_and_settled_at_twenty_cycles(deltas: list[int]) -> None:
+def test_a_flat_series_is_clean_and_settled_at_fifteen_cycles(deltas: list[int]) -> None:
     judged = judge(cumulative(deltas), min_cycles=EARLY, final=False)
     assert (judged.verdict, judged.settled) == (Verdict.CLEAN, True)
 
 
 @pytest.mark.parametrize("phase", range(5))
-def test_a_leak_every_fifth_cycle_is_never_clean_at_twenty_cycles(phase: int) -> None:
+def test_a_leak_every_fifth_cycle_is_never_clean_at_fifteen_cycles(phase: int) -> None:
     deltas = [1 if (i + phase) % 5 == 0 else 0 for i in range(EARLY)]
     judged = judge(cumulative(deltas), min_cycles=EARLY, leak_span=200, final=False)
     assert judged.verdict is Verdict.LEAK
@@ -397,15 +397,15 @@ def test_a_leak_every_fifth_cycle_is_never_clean_at_twenty_cycles(phase: int) ->
 
 
 @pytest.mark.parametrize("every", [6, 7, 9])
-def test_rarer_leaks_at_twenty_cycles_run_on_instead_of_being_clean(every: int) -> None:
+def test_rarer_leaks_at_fifteen_cycles_run_on_instead_of_being_clean(every: int) -> None:
     deltas = [1 if i % every == every - 1 else 0 for i in range(EARLY)]
     judged = judge(cumulative(deltas), min_cycles=EARLY, leak_span=200, final=False)
     assert judged.verdict is not Verdict.CLEAN
     assert not judged.settled
 
 
-def test_a_pool_filling_for_thirty_cycles_is_not_a_leak_at_twenty() -> None:
-    """Descriptors settle a leak only after 60 cycles: a pool of 30 still fills at 20."""
+def test_a_pool_filling_for_thirty_cycles_is_not_a_leak_early() -> None:
+    """Descriptors settle a leak only after 60 cycles: a pool of 30 still fills at 15."""
     deltas = [1] * 30 + [0] * 30
     series = cumulative(deltas)
     early = judge(series[: EARLY + 1], min_cycles=EARLY, leak_span=60, final=False)

@@ -77,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--min-cycles", type=int, metavar="N", help="fewest cycles before a verdict (default 60)"
     )
     run.add_argument(
-        "-w", "--warmup", type=int, metavar="N", help="untimed cycles before measuring (default 5)"
+        "-w", "--warmup", type=int, metavar="N", help="untimed cycles before measuring (default 2)"
     )
     run.add_argument(
         "--time-budget", type=float, metavar="S", help="seconds of detection per test (default 20)"

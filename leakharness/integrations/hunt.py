@@ -9,6 +9,7 @@ report. Class and module fixtures run once around the tests they serve.
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 import sys
 import traceback
@@ -160,9 +161,14 @@ def _outcome(test: unittest.TestCase, result: unittest.TestResult) -> TestReport
 def _fresh(test: unittest.TestCase) -> unittest.TestCase:
     """A new instance of ``test``'s case, or a copy where the class is not made
     from a method name (doctest and function test cases)."""
-    if "methodName" in inspect.signature(type(test).__init__).parameters:
+    if _made_from_method_name(type(test)):
         return type(test)(test._testMethodName)
     return copy.copy(test)
+
+
+@functools.cache  # once per class: inspect.signature cost 80 µs a cycle, a tenth of a short test's
+def _made_from_method_name(case: type) -> bool:
+    return "methodName" in inspect.signature(case.__init__).parameters
 
 
 def _run_once(test: unittest.TestCase) -> TestReport | None:

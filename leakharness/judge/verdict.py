@@ -24,8 +24,8 @@ from statistics import median
 from leakharness.units import signed_amount
 
 # Before this many cycles a clean verdict needs a series flat after its first
-# window: at 20 cycles the last third is one window of 5, and a leak striking
-# once every 7 cycles can fall quiet for that long ([0, 1, 1, 0] per window).
+# window: at 15 or 20 cycles the last third is one window of 5, and a leak
+# striking once every 7 cycles can fall quiet for that long ([1, 1, 0] per window).
 FULL_CYCLES = 60
 
 

@@ -1,7 +1,7 @@
 """The detection phase: warm up, freeze, repeat the cycle, sample cheap probes.
 
 Tracing is off here (tracemalloc slows allocation-heavy code 13x to 35x).
-Every ``CHECK_EVERY`` cycles past ``min_cycles`` the series are judged; the
+At ``min_cycles`` and every ``CHECK_EVERY`` cycles after, the series are judged; the
 run stops as soon as every resource is settled, or at ``max_cycles``, or when
 the time budget is spent.
 """
@@ -76,7 +76,7 @@ def detect(session: Session, probes: tuple[Probe, ...]) -> Detection:
     while True:  # the baseline is the first row, recorded by the same code as every other row
         samples.record()
         rows = samples.count  # cycles run + 1
-        if rows > settings.min_cycles and rows % CHECK_EVERY == 1:
+        if rows > settings.min_cycles and (rows - 1 - settings.min_cycles) % CHECK_EVERY == 0:
             settled = _settled(judge_all(samples, settings, final=False))
             if settled is not None:
                 stop, settled_leak = settled
