@@ -9,7 +9,6 @@ report. Class and module fixtures run once around the tests they serve.
 from __future__ import annotations
 
 import copy
-import functools
 import inspect
 import sys
 import traceback
@@ -166,9 +165,14 @@ def _fresh(test: unittest.TestCase) -> unittest.TestCase:
     return copy.copy(test)
 
 
-@functools.cache  # once per class: inspect.signature cost 80 µs a cycle, a tenth of a short test's
-def _made_from_method_name(case: type) -> bool:
-    return "methodName" in inspect.signature(case.__init__).parameters
+_MADE_FROM_METHOD_NAME: dict[type, bool] = {}  # inspect.signature cost 80 µs a cycle
+
+
+def _made_from_method_name(case: type[unittest.TestCase]) -> bool:
+    known = _MADE_FROM_METHOD_NAME.get(case)
+    if known is None:
+        known = _MADE_FROM_METHOD_NAME[case] = "methodName" in inspect.signature(case).parameters
+    return known
 
 
 def _run_once(test: unittest.TestCase) -> TestReport | None:
