@@ -2,10 +2,11 @@
 leaked threads started, what leaked descriptors are, which children linger.
 
 ``Watch`` brackets the locate cycles: it notes the threads, descriptors and
-children that exist before, records where threads are started, and describes
-what is new while tracing is still on (so the line that opened a descriptor is
-known). Holders are looked for afterwards, once the heap is thawed: objects
-frozen by ``gc.freeze()`` are invisible to ``gc.get_referrers``.
+children that exist before, records where threads are started and where
+descriptors appear, and describes what is new while tracing is still on (so
+the line that opened a descriptor is known). Holders are looked for
+afterwards, once the heap is thawed: objects frozen by ``gc.freeze()`` are
+invisible to ``gc.get_referrers``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from types import TracebackType
 from typing import Generic
 
 from leakharness.diagnose.children import ChildInfo, child_pids, children
+from leakharness.diagnose.fd_births import FdBirths
 from leakharness.diagnose.fds import FdInfo, FdKind, describe_fds, open_fds
 from leakharness.diagnose.findings import Findings, T
 from leakharness.diagnose.holder_steps import Holder
@@ -115,6 +117,7 @@ class Watch:
         self._fds = Resource.FDS in wanted
         self._children = Resource.CHILDREN in wanted
         self._origins = ThreadOrigins()
+        self._births = FdBirths()
         self._before: tuple[set[int], set[int], set[int]] = (set(), set(), set())
         self.threads: Findings[ThreadInfo] = Findings()
         self.fds: Findings[FdInfo] = Findings()
@@ -133,6 +136,8 @@ class Watch:
             self._tasks.__enter__()
         if self._unclosed is not None:
             self.unclosed = self._unclosed.__enter__()
+        if self._fds:
+            self._births.__enter__()
         return self
 
     def __exit__(
@@ -147,6 +152,8 @@ class Watch:
             self._tasks.__exit__(kind, error, traceback)
         if self._unclosed is not None:
             self._unclosed.__exit__(kind, error, traceback)
+        if self._fds:
+            self._births.__exit__(kind, error, traceback)
         if error is not None:
             return
         if self._tasks is not None:
@@ -155,7 +162,9 @@ class Watch:
         if self._threads:
             self.threads = leaked_threads(threads, self._origins)
         if self._fds:
-            self.fds = describe_fds(fds)
+            found = describe_fds(fds, self._births.sites)
+            births = (self._births.note,) if self._births.note else ()
+            self.fds = Findings(found.items, found.notes + births)
         if self._children:
             self.children = children(pids)
 

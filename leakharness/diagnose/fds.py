@@ -59,26 +59,33 @@ _FD_DIRS = ("/proc/self/fd", "/dev/fd")
 
 def open_fds() -> set[int]:
     """The fd numbers open now; empty where they cannot be listed."""
+    return set(_list_fds()[0])
+
+
+def fd_identities() -> dict[int, tuple[int, int]]:
+    """Each fd open now, with the device and inode it refers to: a number
+    closed and opened again on another pipe, socket or file is told apart."""
     return _list_fds()[0]
 
 
-def _list_fds() -> tuple[set[int], str | None]:
+def _list_fds() -> tuple[dict[int, tuple[int, int]], str | None]:
     for directory in _FD_DIRS:
         try:
             names = os.listdir(directory)
         except OSError:
             continue
         # listdir's own fd is listed and already closed: fstat drops it.
-        return {int(name) for name in names if name.isdigit() and _is_open(int(name))}, None
-    return set(), "open file descriptors cannot be listed on this platform"
+        found = {int(name): _identity(int(name)) for name in names if name.isdigit()}
+        return {fd: identity for fd, identity in found.items() if identity is not None}, None
+    return {}, "open file descriptors cannot be listed on this platform"
 
 
-def _is_open(fd: int) -> bool:
+def _identity(fd: int) -> tuple[int, int] | None:
     try:
-        os.fstat(fd)
+        status = os.fstat(fd)
     except OSError:
-        return False
-    return True
+        return None
+    return status.st_dev, status.st_ino
 
 
 def describe_fds(before: set[int], appeared: dict[int, Site] | None = None) -> Findings[FdInfo]:
@@ -86,7 +93,7 @@ def describe_fds(before: set[int], appeared: dict[int, Site] | None = None) -> F
     where it came from: where its file or socket object was created, when
     tracemalloc is tracing, else the line ``appeared`` says was running."""
     fds, note = _list_fds()
-    new = sorted(fds - before)
+    new = sorted(set(fds) - before)
     notes = [note] if note else []
     process = _Process()
     sites = {**(appeared or {}), **fd_creation_sites(set(new))}
