@@ -7,6 +7,7 @@ import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -110,3 +111,32 @@ def test_a_leaked_pipe_is_reported_with_the_line_that_made_it() -> None:
     assert pipes.example.description == "pipe"
     assert (pipes.example.created[0].file, pipes.example.created[0].line) == (__file__, marked("CYCLE PIPE"))
     assert pipes.example.inside is None
+
+
+SHELL_LIBRARY = """
+import os
+
+
+def run():
+    pipes = [os.pipe() for _ in range(4)]
+    kept = pipes[-1][0]
+    for read_end, write_end in pipes:
+        if read_end != kept:
+            os.close(read_end)
+        os.close(write_end)
+    return kept
+"""
+
+
+def test_a_library_that_keeps_one_of_many_descriptors_is_seen() -> None:
+    """The lowest free number ends where it began (like sh, which leaves a
+    pipe above the ones it closes): the directory read tells the difference."""
+    shell: dict[str, Any] = {}
+    exec(compile(SHELL_LIBRARY, "/opt/venv/lib/python3.11/site-packages/shell.py", "exec"), shell)
+
+    def cycle() -> None:
+        RAW.append(shell["run"]())  # SHELL
+
+    test = leakharness.check(cycle, resources=["fds"]).tests[0]
+    (pipes,) = test.diagnosis.fds
+    assert (pipes.example.created[0].file, pipes.example.created[0].line) == (__file__, marked("SHELL"))

@@ -47,6 +47,7 @@ class FdBirths:
         self._probe = -1
         self._lowest = -1
         self._known: dict[int, tuple[int, int]] = {}
+        self._numbers: set[int] = set()
         # Running since the last check: a frame and its line, or line 0 for
         # somewhere in a frame whose lines are not followed.
         self._frame: FrameType | None = None
@@ -66,6 +67,7 @@ class FdBirths:
             return self  # descriptors cannot be listed here
         self._probe = os.open(os.devnull, os.O_RDONLY)
         self._known = fd_identities()
+        self._numbers = set(self._known)
         self._lowest = self._lowest_free()
         sys.settrace(self._call)
         return self
@@ -93,11 +95,21 @@ class FdBirths:
         os.close(duplicate)
         return duplicate
 
+    def _changed(self, thorough: bool) -> bool:
+        """Whether descriptors appeared or went since the last look: the lowest
+        free number moved, or (``thorough``) the numbers open differ, for
+        code that opens many and closes all but one at a higher number (sh
+        leaves a pipe above the ones it closed: the lowest stays put)."""
+        lowest = self._lowest_free()
+        if lowest != self._lowest:
+            return True
+        return thorough and _open_numbers(lowest) != self._numbers
+
     def _call(self, frame: FrameType, event: str, arg: object) -> TraceFunction:
         """Follow a new frame only if it is the project's; its lines only if marked."""
         if origin(frame.f_code.co_filename) is not Origin.PROJECT:
             return None
-        if self._lowest_free() != self._lowest:
+        if self._changed(thorough=False):
             self._look()
         frame.f_trace_lines = frame.f_code in self._marked
         self._frame, self._line = frame, frame.f_lineno if frame.f_trace_lines else 0
@@ -106,14 +118,17 @@ class FdBirths:
     def _step(self, frame: FrameType, event: str, arg: object) -> TraceFunction:
         if event == "line":
             # A line that called nothing opened nothing: no check after it.
-            if frame is not self._frame or self._marked[frame.f_code].after(self._entered):
-                if self._lowest_free() != self._lowest:
-                    self._look()
+            called = frame is self._frame and self._marked[frame.f_code].after(self._entered)
+            if (called or frame is not self._frame) and self._changed(thorough=called):
+                self._look()
             self._frame, self._line, self._entered = frame, frame.f_lineno, frame.f_lasti
         elif event == "return":
-            if self._lowest_free() != self._lowest:
+            # Thorough on leaving a followed function or the project's outermost one.
+            back = frame.f_back
+            outermost = back is None or origin(back.f_code.co_filename) is not Origin.PROJECT
+            if self._changed(thorough=frame.f_trace_lines or outermost):
                 self._look()
-            self._resume(frame.f_back)
+            self._resume(back)
         return self._stepper
 
     def _resume(self, frame: FrameType | None) -> None:
@@ -130,7 +145,7 @@ class FdBirths:
         self._lowest = self._lowest_free()
         now = fd_identities()
         new = [fd for fd, identity in now.items() if self._known.get(fd) != identity]
-        self._known = now
+        self._known, self._numbers = now, set(now)
         frame = self._frame
         if not new or frame is None:
             return
@@ -144,6 +159,16 @@ class FdBirths:
         self._charged[site.place] = self._charged.get(site.place, 0) + 1
         if sum(self._charged.values()) >= ENOUGH and min(self._charged.values()) >= 2:
             sys.settrace(None)  # each place seen twice: the cycles that follow would repeat them
+
+
+def _open_numbers(lowest: int) -> set[int]:
+    """The descriptor numbers open now, from one directory read: the read's
+    own descriptor takes the lowest free number, and is left out."""
+    try:
+        names = os.listdir("/proc/self/fd")
+    except OSError:
+        return set()
+    return {int(name) for name in names if name.isdigit()} - {lowest}
 
 
 class _Calls:
