@@ -338,6 +338,15 @@ def test_pyproject_settings_apply_and_options_override_them(pytester: pytest.Pyt
     assert (settings["max_cycles"], settings["warmup"], settings["time_budget"]) == (70, 2, 5)
 
 
+def test_bad_pyproject_settings_matter_only_when_examining(pytester: pytest.Pytester) -> None:
+    pytester.makepyprojecttoml("[tool.leakharness]\nmax_cycles = 0\n")
+    pytester.makepyfile("def test_nothing():\n    pass\n")
+    run(pytester).assert_outcomes(passed=1)
+    result = run(pytester, "--leaks")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*leakharness: *pyproject.toml*max_cycles must be >= *"])
+
+
 def test_a_bad_json_path_is_a_usage_error(pytester: pytest.Pytester) -> None:
     result = run(pytester, "--leaks", "--leaks-json", str(pytester.path / "missing" / "r.json"))
     assert result.ret == pytest.ExitCode.USAGE_ERROR

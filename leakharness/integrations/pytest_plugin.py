@@ -40,10 +40,17 @@ class _Run:
         self.leaks: bool = config.getoption("leaks")
         self.worker = hasattr(config, "workerinput")
         json_path = config.getoption("leaks_json")
-        self.json: Path | None = Path(json_path) if json_path and not self.worker else None
-        self.settings = _base_settings(config)
+        self.json = Path(json_path).resolve() if json_path and not self.worker else None
         self.results = Results()
         self.started = perf_counter()
+        if self.leaks or self.json:
+            self.settings  # noqa: B018 - a bad [tool.leakharness] is a usage error now, not per test
+
+    @functools.cached_property
+    def settings(self) -> Settings:
+        """``[tool.leakharness]`` and the options, read when first needed: a
+        run that examines nothing does not depend on them."""
+        return _base_settings(self.config)
 
     def item_settings(self, item: pytest.Item) -> Settings:
         """The run's settings with the item's ``no_leaks`` keywords applied."""
@@ -117,8 +124,9 @@ def _base_settings(config: pytest.Config) -> Settings:
 
 
 def _writer(config: pytest.Config) -> Any:
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    return getattr(reporter, "_tw", None)
+    if config.pluginmanager.get_plugin("terminalreporter") is None:
+        return None
+    return config.get_terminal_writer()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -169,8 +177,10 @@ def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:
     run = item.config.stash.get(STATE, None)
-    as_written = run is not None and runs_as_written(item)
-    if run is None or not (as_written or run.examined(item)):
+    if run is None or item.config.getoption("setuponly") or item.config.getoption("setupplan"):
+        return None
+    as_written = runs_as_written(item)
+    if not (as_written or run.examined(item)):
         return None
     try:
         settings = run.item_settings(item)
