@@ -426,6 +426,25 @@ def test_doctests_are_repeated_with_their_globals(pytester: pytest.Pytester) -> 
     assert failed_ids(result) == {f"{module}.py::{module}.hoard"}
 
 
+def test_a_failure_of_the_harness_fails_that_test_not_the_session(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(
+        """
+        import leakharness.examine
+
+        def broken(*args, **kwargs):
+            raise RuntimeError("broken harness")
+
+        leakharness.examine.examine = broken
+        """
+    )
+    pytester.makepyfile("def test_one():\n    pass\n\ndef test_two():\n    pass\n")
+    result = run(pytester, "--leaks")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(
+        ["*leakharness could not examine this test:*", "*RuntimeError: broken harness*"]
+    )
+
+
 def test_importing_leakharness_does_not_import_pytest() -> None:
     code = "import sys, leakharness; print('pytest' in sys.modules, '_pytest' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)

@@ -11,6 +11,7 @@ Either way the findings ride on the item's last report (pytest_results).
 from __future__ import annotations
 
 import sys
+import traceback
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -73,6 +74,10 @@ def examine_item(item: pytest.Item, nextitem: pytest.Item | None, settings: Sett
         else:
             test = _report(item, Verdict.ERROR, REPEATED, error=failed.text)
             call.outcome, call.longrepr = "failed", f"{REPEATED}:\n\n{failed.text}"
+    except Exception:  # the harness itself failed: this test's error, not the session's
+        error = traceback.format_exc()
+        test = _report(item, Verdict.ERROR, "leakharness could not examine this test", error=error)
+        call.outcome, call.longrepr = "failed", f"leakharness could not examine this test:\n\n{error}"
     if test.verdict is Verdict.LEAK:
         call.outcome, call.longrepr = "failed", leak_text(test)
     _log(item, call)
