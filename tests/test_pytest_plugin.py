@@ -293,6 +293,36 @@ def test_quiet_keeps_one_line_per_leak_with_its_site(pytester: pytest.Pytester) 
     assert lines[0].endswith(f"({module}:4  KEPT.append(bytearray(4096)))")
 
 
+def test_unclosed_objects_count_and_other_warnings_show_once(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import warnings
+
+        PATH = __file__
+
+        def test_unclosed_file():
+            handle = open(PATH)
+            handle.read()
+
+        def test_closed_file():
+            with open(PATH) as handle:
+                handle.read()
+
+        def test_warns_every_run():
+            warnings.warn("old api", DeprecationWarning)
+        """
+    )
+    result = run(pytester, "--leaks", *FAST, "-q")
+    result.assert_outcomes(passed=2, failed=1, warnings=1)
+    module = "test_unclosed_objects_count_and_other_warnings_show_once.py"
+    assert failed_ids(result) == {f"{module}::test_unclosed_file"}
+    quiet = [line for line in result.outlines if line.startswith(f"LEAK {module}")]
+    assert quiet == [
+        f"LEAK {module}::test_unclosed_file: leaks unclosed (ResourceWarning) +1 objects/cycle"
+        f"  ({module}:6  handle = open(PATH))"
+    ]
+
+
 def test_leak_test_case_classes_run_as_written(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """

@@ -14,7 +14,8 @@ cuts those back after each cycle, so a clean test reads clean.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal
 
 from _pytest.runner import call_and_report
@@ -96,6 +97,27 @@ def _wider_finalizers(item: pytest.Item) -> list[list[Callable[[], object]]]:
     return found
 
 
+@contextmanager
+def repeated_warnings() -> Iterator[None]:
+    """Warnings of a repeated cycle are dropped (the first run showed them, and
+    pytest's record of them would grow every cycle), except ResourceWarnings:
+    those go on to whatever counts unclosed objects. The hook is the one the
+    warnings module shows a message through (``catch_warnings`` puts it back)."""
+    with warnings.catch_warnings():
+        passed_on = getattr(warnings, "_showwarnmsg_impl", None)
+        if passed_on is None:  # pragma: no cover - an interpreter without the hook
+            warnings.simplefilter("ignore")
+            warnings.simplefilter("always", ResourceWarning)
+        else:
+
+            def show(message: Any) -> None:
+                if issubclass(message.category, ResourceWarning):
+                    passed_on(message)
+
+            warnings._showwarnmsg_impl = show  # type: ignore[attr-defined]
+        yield
+
+
 def doctest_globals(item: pytest.Item) -> dict[str, Any] | None:
     """A copy of a doctest item's globals, taken before a run empties them."""
     dtest = getattr(item, "dtest", None)
@@ -123,7 +145,7 @@ class Repeater:
     def __call__(self) -> None:
         item = self.item
         try:
-            with warnings.catch_warnings(record=True):  # the first run showed them
+            with repeated_warnings():
                 reports = [tear_down_item(item)]
                 forget_request(item)
                 renew_request(item)

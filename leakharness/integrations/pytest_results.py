@@ -61,10 +61,30 @@ def render(test: Any, width: int, color: bool) -> str:
 def quiet_line(test: Any) -> str:
     """``LEAK node_id: reason  (file:line  source)``: the verdict and the top site."""
     text = f"{test.verdict.value.upper()} {test.id}: {test.reason}"
+    site = top_site(test)
+    if site is not None:
+        file, line, source = site
+        text += f"  ({Path(file).name}:{line}  {source})"
+    return text
+
+
+def top_site(test: Any) -> tuple[str, int, str] | None:
+    """The first line the report names: the top allocating line, else where the
+    first leaked thread, descriptor, task or unclosed object was made."""
     if test.lines:
         top = test.lines[0]
-        text += f"  ({Path(top.file).name}:{top.line}  {top.source})"
-    return text
+        return top.file, top.line, top.source
+    diagnosis = test.diagnosis
+    for groups, stack in (
+        (diagnosis.threads, "start_stack"),
+        (diagnosis.fds, "created"),
+        (diagnosis.tasks, "created"),
+        (diagnosis.unclosed, "created"),
+    ):
+        frames = getattr(groups[0].example, stack, ()) if groups else ()
+        if frames:
+            return frames[0].file, frames[0].line, frames[0].source
+    return None
 
 
 def attach(report: Any, findings: list[Finding]) -> None:
