@@ -17,6 +17,7 @@ from leakharness.diagnose.diagnosis import Group
 from leakharness.diagnose.tasks import TaskInfo
 from leakharness.frames import Frame
 from leakharness.judge.verdict import Verdict
+from leakharness.measure.unclosed import Unclosed
 from leakharness.report.html import render_html, write_html
 from leakharness.report.html_chart import amount, chart
 from leakharness.report.model import Report, ResourceResult
@@ -169,6 +170,17 @@ def test_a_leaked_task_is_listed_with_where_it_waits_and_was_made(report: Report
     assert row.index("await asyncio.sleep(3600)  # WAITS") < row.index(
         'made = _source_line("# MADE")  # MADE'
     )
+
+
+def test_an_object_left_unclosed_is_listed_with_its_warning_and_line(report: Report) -> None:
+    made = _source_line("# OPENED")  # OPENED
+    unclosed = Unclosed("_io.FileIO", "unclosed file <_io.FileIO name='x' mode='rb'>", (made,))
+    leak = report.tests[0]
+    test = replace(leak, diagnosis=replace(leak.diagnosis, unclosed=(Group(3, unclosed),)))
+    text = Page(render_html(Report((test,)))).text
+    row = text[text.index("Left unclosed") :]
+    assert row[row.index("3") + 1 : row.index("3") + 3] == ["_io.FileIO", unclosed.message]
+    assert 'made = _source_line("# OPENED")  # OPENED' in row
 
 
 def test_the_holder_chain_is_shown(page: Page) -> None:

@@ -1,5 +1,6 @@
 """HTML parts of one test's diagnosis: sites with tracebacks, growing types,
-the holder chain (and its picture), leaked threads, descriptors, tasks, children.
+the holder chain (and its picture), leaked threads, descriptors, tasks,
+objects left unclosed, children.
 
 Every string from the report goes through ``html.escape``; each function
 returns markup, or "" when it has nothing to show.
@@ -129,8 +130,8 @@ def holders(diagnosis: Diagnosis) -> str:
 
 
 def handles(diagnosis: Diagnosis) -> str:
-    """Tables of the leaked threads, descriptors, asyncio tasks and child
-    processes, and the process memory by line."""
+    """Tables of the leaked threads, descriptors, asyncio tasks, objects left
+    unclosed and child processes, and the process memory by line."""
     threads = [
         [
             str(g.count),
@@ -158,6 +159,15 @@ def handles(diagnosis: Diagnosis) -> str:
         ]
         for g in diagnosis.tasks
     ]
+    unclosed = [
+        [
+            str(g.count),
+            code(g.example.kind, "unknown"),
+            escape(g.example.message),
+            site(g.example.created, g.example.inside),
+        ]
+        for g in diagnosis.unclosed
+    ]
     children = [
         [str(g.count), escape(g.example.status.value), code(g.example.command, "unknown")]
         for g in diagnosis.children
@@ -173,6 +183,7 @@ def handles(diagnosis: Diagnosis) -> str:
             part(
                 "Leaked asyncio tasks", table(["count", "coroutine", "waiting at", "created at"], tasks, [0])
             ),
+            part("Left unclosed", table(["count", "object", "warning", "created at"], unclosed, [0])),
             part("Leaked child processes", table(["count", "status", "command"], children, [0])),
             part("Process memory by line", table(["line", "source", "added"], memory, [2])),
         )
