@@ -20,7 +20,7 @@ from leakharness.judge.verdict import Verdict
 from leakharness.measure.unclosed import Unclosed
 from leakharness.report.html import render_html, write_html
 from leakharness.report.html_chart import amount, chart
-from leakharness.report.model import Report, ResourceResult
+from leakharness.report.model import Report, ResourceResult, TestReport
 from leakharness.resources import Resource
 from tests.chromium import Browser, find_chromium
 
@@ -309,3 +309,19 @@ def test_a_real_holder_picture_is_drawn_during_diagnosis() -> None:
     assert test.verdict is Verdict.LEAK
     assert (test.diagnosis.holder_graph or b"").startswith(b"\x89PNG")
     assert Page(render_html(Report((test,)))).all("img")
+
+
+def test_the_most_severe_tests_come_first_and_errors_show_their_traceback(report: Report) -> None:
+    skipped = TestReport("t.skipped", Verdict.SKIPPED, reason="not on this machine")
+    error = TestReport(
+        "t.error", Verdict.ERROR, reason="the test failed on its own", error="Traceback: <boom>\n"
+    )
+    page = Page(render_html(Report((skipped, *report.tests, error))))
+    order = [attrs["data-verdict"] for tag, attrs in page.tags if tag == "article"]
+    assert order == ["error", "leak", "clean", "clean", "skipped"]
+    assert "Traceback: <boom>" in page.text
+
+
+def test_an_empty_run_renders() -> None:
+    page = Page(render_html(Report(())))
+    assert "CLEAN nothing ran" in " ".join(" ".join(page.text).split()) and not page.all("article")

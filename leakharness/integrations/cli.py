@@ -225,15 +225,13 @@ def main(argv: list[str] | None = None) -> int:
         print("leakharness: interrupted", file=sys.stderr)
         return 130
     print_all(console, render_report(report, detail, bars_for(console)), soft_wrap=args.quiet)
-    for path, write in ((args.json, write_json), (args.html, write_html)):
+    for path, write in ((args.json, write_json), (args.html, write_html), (args.graph, _graphs)):
         if path is not None:
             try:
                 write(report, path)
             except OSError as err:
                 _fail(f"cannot write {path}: {err}")
                 return EXIT_USAGE
-    if args.graph is not None:
-        _graphs(report, args.graph)
     try:
         return finish(report, args, gate, console)
     except LeakHarnessError as err:
