@@ -72,13 +72,31 @@ EXPECTED: dict[str, dict[str, str]] = {
         "StarletteAppTest.test_leaky_task_per_request": "leak",
         "StarletteAppTest.test_fixed_one_task_per_order": "clean",
     },
+    "asyncio_service.py": {
+        "NotifyTest.test_leaky_tasks_kept_forever": "leak",
+        "NotifyTest.test_fixed_tasks_discarded_when_done": "clean",
+        "SubscriptionTest.test_leaky_heartbeat_never_cancelled": "leak",
+        "SubscriptionTest.test_fixed_heartbeat_cancelled": "clean",
+    },
+    "http_client.py": {
+        "HttpClientTest.test_leaky_session_never_closed": "leak",
+        "HttpClientTest.test_fixed_session_closed": "clean",
+    },
 }
 
-NEEDS = {"video_writer.py": "cv2", "flask_app.py": "flask", "starlette_app.py": "starlette"}
+NEEDS = {
+    "video_writer.py": "cv2",
+    "flask_app.py": "flask",
+    "starlette_app.py": "starlette",
+    "http_client.py": "aiohttp",
+}
 
 # What the report must name as keeping the leaked objects alive, or, for
 # thread and descriptor leaks, the line that started or opened them.
 HOLDERS = {
+    "asyncio_service.NotifyTest.test_leaky_tasks_kept_forever": (
+        "module asyncio_service → set _background → Task"
+    ),
     "sqlite_pool.SqliteConnectionTest.test_leaky_connection_left_open": (
         "module sqlite_pool → list _recent → Connection"
     ),
@@ -105,6 +123,16 @@ STARTED_AT = {
 
 def marked_lines(path: Path) -> set[int]:
     return {n for n, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if MARK.search(text)}
+
+
+def made_at(diagnosis: dict[str, Any]) -> list[tuple[Path, int]]:
+    """Where the leaked tasks and the objects left unclosed were created."""
+    groups = [*diagnosis["tasks"], *diagnosis["unclosed"]]
+    return [
+        (Path(frame["file"]).resolve(), frame["line"])
+        for g in groups
+        for frame in g["example"]["created"][:1]
+    ]
 
 
 def run_example(example: Path, json_path: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
@@ -144,6 +172,7 @@ def test_example_verdicts_and_lines(name: str, tmp_path: Path) -> None:
         if verdict != "leak":
             continue
         top = [(Path(line["file"]).resolve(), line["line"]) for line in tests[test_id]["lines"][:TOP]]
+        top += made_at(tests[test_id]["diagnosis"])  # an unclosed object leaves no growing line
         assert any(file == example.resolve() and line in marks for file, line in top), (
             f"{test_id}: no '# leak' line (lines {sorted(marks)}) in the top {TOP}: {top}"
         )
