@@ -10,6 +10,7 @@ context variables set before (in ``asyncSetUp``, say) reach the cycles.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import threading
 from typing import TYPE_CHECKING
@@ -25,7 +26,8 @@ if TYPE_CHECKING:
 
 async def examine_awaited(cycle: object, settings: Settings, test_id: str) -> TestReport:
     """``examine(cycle)`` with every cycle run on the running loop. Cancelling
-    the awaiting task stops the examination after the cycle under way."""
+    the awaiting task stops the examination after the cycle under way, and
+    returns once the process state is restored."""
     import asyncio
 
     loop = asyncio.get_running_loop()
@@ -45,12 +47,14 @@ async def examine_awaited(cycle: object, settings: Settings, test_id: str) -> Te
     )
     worker.start()
     try:
-        return await done
+        return await asyncio.shield(done)  # a cancellation must not cancel the worker's outcome
     except asyncio.CancelledError:
         adapted.stopped = True
+        with contextlib.suppress(Exception):  # the examination's "cancelled" error
+            await done  # the cycle under way ends, and the process state is restored
         raise
     finally:
-        if not adapted.stopped:
+        if done.done():
             worker.join()  # it has handed its outcome back: only its exit is left
 
 
