@@ -63,7 +63,7 @@ def serial(suite: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, Any
 
 @pytest.fixture(scope="module")
 def spread(suite: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
-    return _hunt(suite, "spread.json", "-n", "2")
+    return _hunt(suite, "spread.json", "-n", "2", "--junitxml", str(suite / "spread.xml"))
 
 
 def _hunt(suite: Path, name: str, *args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
@@ -171,6 +171,13 @@ def test_xdist_workers_give_the_serial_verdicts_and_json(serial: Any, spread: An
         return {line.split()[1] for line in out.splitlines() if line.startswith("FAILED ")}
 
     assert failed(spread_proc.stdout) == failed(serial_proc.stdout)
+
+
+def test_junitxml_under_xdist_has_every_test_and_no_findings_entry(suite: Path, spread: Any) -> None:
+    xml = (suite / "spread.xml").read_text()
+    assert xml.count("<testcase ") == 21
+    assert 'name="leakharness"' not in xml
+    assert "leaks Python heap" in xml  # a leak's failure message, as pytest reports it
 
 
 def test_function_fixtures_are_made_each_cycle_wider_ones_once(pytester: pytest.Pytester) -> None:
