@@ -19,7 +19,7 @@ from leakharness.frames import Frame
 from leakharness.judge.verdict import Verdict
 from leakharness.measure.unclosed import Unclosed
 from leakharness.report.html import render_html, write_html
-from leakharness.report.html_chart import amount, chart
+from leakharness.report.html_chart import amount, chart, shape
 from leakharness.report.model import Report, ResourceResult, TestReport
 from leakharness.resources import Resource
 from tests.chromium import Browser, find_chromium
@@ -250,6 +250,26 @@ def test_a_rising_series_rises_and_a_flat_one_is_flat() -> None:
     assert [x for x, _ in rising] == sorted(x for x, _ in rising)
     flat = points(chart(result((7, 7, 7))))
     assert len({y for _, y in flat}) == 1
+
+
+@pytest.mark.parametrize(
+    ("series", "kept"),
+    [
+        ([7, 7, 7, 7, 7], [0, 4]),  # flat: its two ends
+        ([1, 2, 3, 4, 5], [0, 4]),  # straight
+        ([0, 0, 1, 1, 2], [0, 1, 2, 3, 4]),  # steps: every corner
+        ([3, 3, 3, 9, 9, 9], [0, 2, 3, 5]),
+    ],
+)
+def test_a_line_keeps_only_the_readings_where_it_bends(series: list[int], kept: list[int]) -> None:
+    assert shape(series, columns=100) == kept
+
+
+def test_a_long_noisy_series_keeps_each_columns_extremes() -> None:
+    noisy = [(n * 7919) % 101 for n in range(10_001)]  # a bend at almost every reading
+    kept = shape(noisy, columns=50)
+    assert len(kept) <= 2 * 50 + 2 and kept == sorted(kept) and kept[0] == 0 and kept[-1] == 10_000
+    assert {noisy[i] for i in kept} >= {min(noisy), max(noisy)}
 
 
 def test_bands_take_room_only_when_cycles_ran() -> None:

@@ -120,10 +120,33 @@ def _axes(series: Sequence[int], unit: str, start: float, end: float) -> str:
     return "".join(parts)
 
 
+def shape(series: Sequence[int], columns: int) -> list[int]:
+    """Indices of the readings that shape the line: both ends and every bend
+    (a straight run needs only its ends; a flat series is two points). With
+    still more than two a pixel column, each column keeps its lowest and
+    highest reading. A 400-cycle report of 500 tests was 56 MB before."""
+    bends = [i for i in range(1, len(series) - 1) if series[i] - series[i - 1] != series[i + 1] - series[i]]
+    kept = [0, *bends, len(series) - 1]
+    if len(kept) <= 2 * columns:
+        return kept
+    width = (len(series) - 1) / columns
+    buckets: dict[int, list[int]] = {}
+    for i in kept:
+        buckets.setdefault(int(i / width), []).append(i)
+    thinned = {0, len(series) - 1}
+    for members in buckets.values():
+        thinned.update((min(members, key=series.__getitem__), max(members, key=series.__getitem__)))
+    return sorted(thinned)
+
+
 def _line(series: Sequence[int], start: float, end: float, verdict: str) -> str:
     scale = _scale(series)
     step = (end - start) / (len(series) - 1)
-    points = " ".join(f"{start + i * step:.1f},{_y(v, *scale):.1f}" for i, v in enumerate(series))
+    points = " ".join(
+        f"{start + i * step:.1f},{_y(series[i], *scale):.1f}" for i in shape(series, round(end - start))
+    )
     bottom = TOP + _plot_height()
     area = f'<polygon class="area" points="{start:.1f},{bottom} {points} {end:.1f},{bottom}"/>'
+    if verdict != "leak":  # only a leak's area is filled
+        area = ""
     return f'<g class="series {verdict}">{area}<polyline class="line" points="{points}"/></g>'
