@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import textwrap
@@ -184,3 +185,54 @@ def test_runs_under_plain_unittest(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "OK" in proc.stderr
+
+
+class AsyncDecorated(unittest.TestCase):
+    """A plain TestCase: no_leaks runs an async method on the harness's loop."""
+
+    @no_leaks(max_cycles=40, min_cycles=30)
+    async def test_clean(self) -> None:
+        await asyncio.sleep(0)
+        scratch()
+
+    @no_leaks(max_cycles=40, min_cycles=30)
+    async def test_leaky(self) -> None:
+        await asyncio.sleep(0)
+        hoard()
+
+
+AsyncDecorated.__test__ = False  # type: ignore[attr-defined]
+
+
+class OnTheTestsLoop(unittest.IsolatedAsyncioTestCase):
+    seen: ClassVar[list[object]] = []
+
+    async def asyncSetUp(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.factory, self.debug = self.loop.get_task_factory(), self.loop.get_debug()
+
+    @no_leaks(max_cycles=40, min_cycles=30)
+    async def test_leaky_task(self) -> None:
+        self.seen.append(asyncio.get_running_loop())
+        self.loop.create_task(asyncio.sleep(3600))
+
+    async def asyncTearDown(self) -> None:
+        self.seen.append((self.loop.get_task_factory() is self.factory, self.loop.get_debug() == self.debug))
+
+
+OnTheTestsLoop.__test__ = False  # type: ignore[attr-defined]
+
+
+def test_no_leaks_runs_async_methods_of_a_plain_test_case() -> None:
+    assert run_case(AsyncDecorated, "test_clean").wasSuccessful()
+    failures = run_case(AsyncDecorated, "test_leaky").failures
+    assert failures and "Python heap" in failures[0][1]
+
+
+def test_no_leaks_on_an_async_test_uses_its_loop_and_restores_it() -> None:
+    OnTheTestsLoop.seen.clear()
+    failures = run_case(OnTheTestsLoop, "test_leaky_task").failures
+    assert failures and "asyncio tasks" in failures[0][1] and "asyncio.sleep(3600)" in failures[0][1]
+    loops = {id(item) for item in OnTheTestsLoop.seen[:-1]}
+    assert len(loops) == 1  # every cycle ran on the test's own loop
+    assert OnTheTestsLoop.seen[-1] == (True, True)  # its task factory and debug mode are back
