@@ -229,3 +229,12 @@ def test_a_sync_cycle_counts_no_tasks() -> None:
     report = leakharness.check(lambda: None, **FAST).tests[0]
     tasks = next(r for r in report.resources if r.resource is Resource.TASKS)
     assert tasks.verdict is Verdict.CLEAN and set(tasks.series) == {0}
+
+
+def test_a_loop_running_in_this_thread_is_refused_not_waited_for() -> None:
+    async def main() -> None:
+        adapted = as_cycle(clean_handler, asyncio.get_running_loop())
+        with pytest.raises(LeakHarnessError, match="running in this thread: await the examination"):
+            adapted()
+
+    asyncio.run(main())

@@ -65,6 +65,11 @@ class LoopCycle:
         if loop is not None and not self._owned and loop.is_running():
             import asyncio
 
+            if asyncio._get_running_loop() is loop:  # waiting for itself would never end
+                raise LeakHarnessError(
+                    f"{self.name}: its event loop is running in this thread: await the examination "
+                    "(assertNoLeaksAsync, check_async) instead"
+                )
             asyncio.run_coroutine_threadsafe(_call(self.target, self.name), loop).result()
             return
         result = self.target()
@@ -117,9 +122,11 @@ class LoopCycle:
 
 
 def as_cycle(target: object, loop: asyncio.AbstractEventLoop | None = None) -> LoopCycle:
-    """``target`` as a synchronous cycle (a LoopCycle is returned as it is).
-    Raises LeakHarnessError for what is not callable, and for generator and
-    async generator functions."""
+    """``target`` as a synchronous cycle (a LoopCycle is returned as it is):
+    the one adaptation every entry point shares. ``loop``: the event loop to
+    run on instead of the harness's own (a test framework's: idle between its
+    steps, or running in another thread). Raises LeakHarnessError for what is
+    not callable, and for generator and async generator functions."""
     if isinstance(target, LoopCycle):
         return target
     if not callable(target):
