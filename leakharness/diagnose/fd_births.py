@@ -3,20 +3,25 @@ that was running (``os.open()``, ``os.pipe()``, C code, subprocess plumbing).
 
 While active, a trace function follows the project's own frames in this
 thread (library and stdlib frames are not traced) and, at each call and
-return and at each line of the functions it has marked, asks the kernel for
-the lowest free descriptor number (a dup and a close). Every open takes the
-lowest free number, so the number moves whenever a descriptor appears; only
-then is the table read again. A new descriptor (a number not open before, or
-open on another device and inode) found while a marked function ran is
-charged to its line; found while an unmarked one ran, it marks that function,
-so that from the next cycle on its lines are checked too: the locate phase
-repeats the cycle. Once every place charged has been charged twice, the
-following stops: later cycles would only repeat them.
+return and after each calling line of the functions it has marked, asks the
+kernel for the lowest free descriptor number (a dup and a close). Every open
+takes the lowest free number, so the number moves whenever a descriptor
+appears; on leaving a marked function or the project's outermost one, and
+after a marked line that called something, the listed numbers are compared
+too (a library may open many and keep one above those it closes, leaving the
+lowest where it was). Only on a change is the table read again. A new
+descriptor (a number not open before, or open on another device and inode)
+found while a marked function ran is charged to its line; found while an
+unmarked one ran, it marks that function, so that from the next cycle on its
+lines are checked too: the locate phase repeats the cycle. Once every place
+charged has been charged twice, the following stops: later cycles would only
+repeat them.
 
 Under tracemalloc a trace call costs about 5 µs, so following a function's
 lines makes a loop in the project's own lines about 10 times slower; with
 the following stopped after a few cycles, the locate phase's traced cycles
-take about 1.2 to 2 times as long (scripts/bench_fd_births.py).
+took 2.2 times as long on such a loop and 1.1 times on a cycle spent in the
+standard library (scripts/bench_fd_births.py).
 
 Missed: descriptors opened at a chosen number (``dup2``), by other threads,
 or on a file that the same number had open before it was closed unseen.
@@ -31,7 +36,7 @@ from itertools import chain
 from types import CodeType, FrameType, TracebackType
 from typing import Any
 
-from leakharness.diagnose.fds import fd_identities
+from leakharness.diagnose.fds import fd_identities, listed_fds
 from leakharness.frames import Origin, Site, live_places, origin, walk
 
 TraceFunction = Any  # sys.settrace's callback type is private to typeshed
@@ -103,7 +108,7 @@ class FdBirths:
         lowest = self._lowest_free()
         if lowest != self._lowest:
             return True
-        return thorough and _open_numbers(lowest) != self._numbers
+        return thorough and listed_fds() - {lowest} != self._numbers  # the read's own fd took the lowest
 
     def _call(self, frame: FrameType, event: str, arg: object) -> TraceFunction:
         """Follow a new frame only if it is the project's; its lines only if marked."""
@@ -159,16 +164,6 @@ class FdBirths:
         self._charged[site.place] = self._charged.get(site.place, 0) + 1
         if sum(self._charged.values()) >= ENOUGH and min(self._charged.values()) >= 2:
             sys.settrace(None)  # each place seen twice: the cycles that follow would repeat them
-
-
-def _open_numbers(lowest: int) -> set[int]:
-    """The descriptor numbers open now, from one directory read: the read's
-    own descriptor takes the lowest free number, and is left out."""
-    try:
-        names = os.listdir("/proc/self/fd")
-    except OSError:
-        return set()
-    return {int(name) for name in names if name.isdigit()} - {lowest}
 
 
 class _Calls:

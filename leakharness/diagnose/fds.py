@@ -68,6 +68,17 @@ def fd_identities() -> dict[int, tuple[int, int]]:
     return _list_fds()[0]
 
 
+def listed_fds() -> set[int]:
+    """The fd numbers one directory read lists, without checking each: the
+    read's own descriptor is among them."""
+    for directory in _FD_DIRS:
+        try:
+            return {int(name) for name in os.listdir(directory) if name.isdigit()}
+        except OSError:
+            continue
+    return set()
+
+
 def _list_fds() -> tuple[dict[int, tuple[int, int]], str | None]:
     for directory in _FD_DIRS:
         try:
