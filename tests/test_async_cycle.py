@@ -238,3 +238,27 @@ def test_a_loop_running_in_this_thread_is_refused_not_waited_for() -> None:
             adapted()
 
     asyncio.run(main())
+
+
+_OPEN_STREAMS: list[Any] = []
+
+
+async def readings() -> Any:
+    while True:
+        yield bytes(100)
+        await asyncio.sleep(0)
+
+
+async def read_one_and_keep_the_stream() -> None:
+    stream = readings()
+    _OPEN_STREAMS.append(stream)
+    await stream.__anext__()
+
+
+def test_an_async_generator_never_finished_and_kept_is_named_with_its_holder() -> None:
+    test = leakharness.check(read_one_and_keep_the_stream, **FAST).tests[0]
+    assert test.verdict is Verdict.LEAK
+    assert [h.path for h in test.diagnosis.holders] == [
+        f"module {__name__} → list _OPEN_STREAMS → async_generator"
+    ]
+    _OPEN_STREAMS.clear()
