@@ -8,6 +8,7 @@ import os
 import stat
 import sys
 import threading
+import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import ClassVar
@@ -17,7 +18,7 @@ import pytest
 
 from leakharness.diagnose import holders
 from leakharness.diagnose.findings import type_name
-from leakharness.diagnose.holder_steps import HolderKind
+from leakharness.diagnose.holder_steps import Holder, HolderKind, Step
 from leakharness.diagnose.holders import find_holder, render_graph
 
 HERE = Path(__file__).name
@@ -97,7 +98,7 @@ def instances(cls: type) -> list[object]:
     return [obj for generation in (2, 1, 0) for obj in gc.get_objects(generation) if type(obj) is cls]
 
 
-def holder_of(cls: type) -> holders.Holder:
+def holder_of(cls: type) -> Holder:
     holder = find_holder(instances(cls))
     assert holder is not None
     return holder
@@ -244,11 +245,11 @@ def test_values_repr_and_serialise() -> None:
     open_session("a")
     holder = holder_of(Session)
     assert repr(holder) == f"<Holder {name_of(Session)}: {holder.path}>"
-    assert repr(holder.steps[1]) == "<Step global 'dict _SESSIONS'>"
+    assert repr(holder.steps[1]) == "<Step global 'dict _SESSIONS' via ._SESSIONS>"
     assert holder.to_dict() == {
         "type": name_of(Session),
         "path": holder.path,
-        "steps": [{"kind": s.kind.value, "label": s.label} for s in holder.steps],
+        "steps": [{"kind": s.kind.value, "label": s.label, "via": s.via} for s in holder.steps],
     }
     assert json.loads(json.dumps(holder.to_dict()))["path"] == holder.path
 
@@ -270,3 +271,117 @@ def test_a_graph_is_drawn_with_dot(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     assert drawn == tmp_path / "holder.png"
     graph = drawn.read_text()
     assert graph.startswith("digraph ObjectGraph") and "Session" in graph and "module" in graph
+
+
+class Record:
+    pass
+
+
+def _dedupe(item: object, seen: list[object] = []) -> None:  # noqa: B006 - the leak under test
+    seen.append(item)
+
+
+def _remember(key: str, value: object, *, cache: dict[str, object] = {}) -> None:  # noqa: B006
+    cache[key] = value
+
+
+_PAIR: tuple[list[object], list[object]] = ([], [])
+
+
+def test_a_default_argument_is_named_with_its_parameter() -> None:
+    _dedupe(Record())
+    try:
+        holder = holder_of(Record)
+    finally:
+        _dedupe.__defaults__[0].clear()  # type: ignore[index]
+    assert holder.path == f"module {__name__} → function _dedupe → list seen (default of _dedupe) → Record"
+    assert (holder.steps[2].kind, holder.steps[2].via) == (HolderKind.DEFAULT, "__defaults__[0]")
+    assert holder.steps[3].via == "[0]"
+
+
+def test_a_keyword_only_default_is_named_with_its_key() -> None:
+    _remember("a", Record())
+    try:
+        holder = holder_of(Record)
+    finally:
+        _remember.__kwdefaults__["cache"].clear()
+    assert (
+        holder.path == f"module {__name__} → function _remember → dict cache (default of _remember) → Record"
+    )
+    assert [s.via for s in holder.steps[2:]] == ["__kwdefaults__['cache']", "['a']"]
+
+
+def test_each_step_says_through_what_it_is_held() -> None:
+    _ROOT.children.append({"pending": [Leaf()]})
+    assert [s.via for s in holder_of(Leaf).steps] == ["", "._ROOT", ".children", "[0]", "['pending']", "[0]"]
+    on_event().append(Token())
+    assert [s.via for s in holder_of(Token).steps][2:] == ["__closure__ seen", "[0]"]
+    _LISTENERS.append(Button().on_click)
+    assert [s.via for s in holder_of(Button).steps][2:] == ["[0]", "__self__"]
+
+
+def test_a_tuple_item_is_labelled_with_its_index() -> None:
+    _PAIR[1].append(Record())
+    try:
+        holder = holder_of(Record)
+    finally:
+        _PAIR[1].clear()
+    assert holder.path == f"module {__name__} → tuple _PAIR → list [1] → Record"
+
+
+def test_dict_keys_and_values_are_told_apart() -> None:
+    key = Token()
+    _SESSIONS["s1"] = Session()
+    registry: dict[object, int] = {key: 1}
+    _LATEST.append(registry)  # type: ignore[arg-type]
+    del key
+    assert holder_of(Session).steps[-1].via == "['s1']"
+    assert holder_of(Token).steps[-1].via == "(a key)"
+
+
+@pytest.fixture
+def library_module(monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
+    """A module that counts as an installed library's (by its file's folder)."""
+    module = types.ModuleType("vendorlib")
+    module.__file__ = os.path.join(os.sep, "opt", "env", "site-packages", "vendorlib", "__init__.py")
+    module.registry = []  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "vendorlib", module)
+    return module
+
+
+def test_a_chain_from_the_project_beats_a_shorter_one_through_a_library(
+    library_module: types.ModuleType,
+) -> None:
+    leaf = Leaf()
+    library_module.registry.append(leaf)  # type: ignore[attr-defined]  # two steps from a library root
+    _ROOT.children.append({"pending": [leaf]})  # five from the project's
+    del leaf
+    holder = holder_of(Leaf)
+    assert holder.path == f"module {__name__} → Node _ROOT → list .children → dict → list ['pending'] → Leaf"
+    assert holder.project_root and holder.rank[0] is False
+
+
+def test_a_chain_through_a_library_is_kept_when_it_is_the_only_one(library_module: types.ModuleType) -> None:
+    library_module.registry.append(Leaf())  # type: ignore[attr-defined]
+    holder = holder_of(Leaf)
+    assert holder.path == "module vendorlib → list registry → Leaf"
+    assert not holder.project_root
+
+
+@pytest.mark.parametrize(
+    ("ranked", "best"),
+    [  # (rooted in the project, library objects on the way, steps)
+        ([(False, 0, 3), (True, 0, 5)], (True, 0, 5)),  # a project root first
+        ([(True, 2, 4), (True, 0, 6)], (True, 0, 6)),  # then fewer library objects
+        ([(False, 1, 4), (False, 1, 3)], (False, 1, 3)),  # then shorter
+    ],
+)
+def test_holders_rank_project_roots_then_library_steps_then_length(
+    ranked: list[tuple[bool, int, int]], best: tuple[bool, int, int]
+) -> None:
+    chains = [
+        Holder(tuple(Step(HolderKind.ITEM, str(i)) for i in range(n)), "T", project, library)
+        for project, library, n in ranked
+    ]
+    top = min(chains, key=lambda h: h.rank)
+    assert (top.project_root, top.library_steps, len(top.steps)) == best

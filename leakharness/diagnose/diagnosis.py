@@ -206,20 +206,24 @@ def diagnose(
 def _holder(
     types: tuple[TypeGrowth, ...], samples: dict[str, list[object]]
 ) -> tuple[Findings[Holder], object | None]:
-    """The shortest holder chain among the top growing types: the outermost
-    leaked object sits nearest its root (a leaked sqlite3 Connection is one
-    step closer to the module list that keeps it than the statement cache
-    inside it). Each search starts from an instance made during the census
-    cycles and still alive, so certainly a leaked one; it is returned too."""
+    """The best holder chain among the top growing types (``Holder.rank``):
+    rooted in the project, through the fewest library objects, then the
+    shortest, since the outermost leaked object sits nearest its root (a
+    leaked sqlite3 Connection is one step closer to the module list that keeps
+    it than the statement cache inside it). Each search starts from an
+    instance made during the census cycles and still alive, so certainly a
+    leaked one; it is returned too."""
     best: Holder | None = None
     held: object | None = None
     for name in _candidate_types(types):
-        depth = len(best.steps) - 2 if best else MAX_DEPTH  # only a shorter chain can win
+        depth = MAX_DEPTH
+        if best is not None and best.rank[:2] == (False, 0):  # only a shorter chain can win
+            depth = len(best.steps) - 2
         if depth < 2:  # root → holder → object: nothing but a global is shorter
             break
         sample = samples.get(name, [])[-1:]
         holder = find_holder(sample, max_depth=depth)
-        if holder is not None and (best is None or len(holder.steps) < len(best.steps)):
+        if holder is not None and (best is None or holder.rank < best.rank):
             best, held = holder, sample[0]
     if best is None:
         return Findings(notes=(f"no holder of the growing types found within {MAX_DEPTH} references",)), None

@@ -3,7 +3,9 @@
 A breadth-first walk over ``gc.get_referrers`` (objgraph's) goes back from the
 newest object of a growing type to the nearest root: a module, a class, a frame
 that is executing now, or a thread-local; ``holder_steps`` then names the
-chain step by step.
+chain step by step. A root in the project under test is looked for first
+(with a quarter of the visits), so that the chain a user can change wins over
+a nearer one through a library's internals; any root comes after.
 
 Objects moved to gc's permanent generation by ``gc.freeze()`` are not scanned
 by ``gc.get_referrers`` (checked on CPython 3.11: a frozen module dict holding a
@@ -26,7 +28,8 @@ from pathlib import Path
 import objgraph
 
 from leakharness.diagnose.findings import type_name
-from leakharness.diagnose.holder_steps import Holder, frame_locals, steps
+from leakharness.diagnose.holder_steps import Holder, steps
+from leakharness.diagnose.references import frame_locals
 from leakharness.frames import Origin, origin
 
 MAX_DEPTH = 12
@@ -37,16 +40,46 @@ MAX_VISITS = 200
 
 def find_holder(objects_of_type: list[object], max_depth: int = MAX_DEPTH) -> Holder | None:
     """The path from a root to the newest of ``objects_of_type`` (the last one),
-    or None when there is no sample, no root within ``max_depth`` references,
-    or the search visits more than ``MAX_VISITS`` objects."""
+    from a project root if one is near, or None when there is no sample, no
+    root within ``max_depth`` references, or the search visits more than
+    ``MAX_VISITS`` objects."""
     if not objects_of_type:
         return None
     target = objects_of_type[-1]
-    roots = _Roots(target, _harness_ids(sys._getframe()) | {id(objects_of_type)})
-    chain = roots.chain(max_depth)
-    if chain is None:
-        return None
-    return Holder(steps(chain, roots.held), type_name(target))
+    ignore = _harness_ids(sys._getframe()) | {id(objects_of_type)}
+    for project_only in (True, False):
+        roots = _Roots(target, ignore, project_only)
+        chain = roots.chain(max_depth)
+        if chain is not None:
+            library = sum(_origin_of(obj) in _LIBRARIES for obj in chain[1:-1])
+            root = roots.held[id(chain[0])][0] if id(chain[0]) in roots.held else chain[0]
+            return Holder(
+                steps(chain, roots.held), type_name(target), _origin_of(root) is Origin.PROJECT, library
+            )
+    return None
+
+
+_LIBRARIES = (Origin.LIBRARY, Origin.STDLIB)
+_NEUTRAL = (dict, list, tuple, set, frozenset, types.CellType, types.MappingProxyType)
+
+
+def _origin_of(obj: object) -> Origin | None:
+    """Where the code that made ``obj`` lives: a module's file, a function's or
+    frame's code, a class's module, an instance's class; None for the builtin
+    containers a chain passes through."""
+    if isinstance(obj, types.ModuleType):
+        file = getattr(obj, "__file__", None)
+        return origin(file) if isinstance(file, str) else Origin.STDLIB
+    if isinstance(obj, types.FunctionType):
+        return origin(obj.__code__.co_filename)
+    if isinstance(obj, types.MethodType):
+        return _origin_of(obj.__func__)
+    if isinstance(obj, types.FrameType):
+        return origin(obj.f_code.co_filename)
+    if isinstance(obj, type):
+        module = sys.modules.get(getattr(obj, "__module__", "") or "")
+        return None if obj in _NEUTRAL or module is None else _origin_of(module)
+    return _origin_of(type(obj))
 
 
 def render_graph(obj: object, path: Path) -> Path | None:
@@ -106,20 +139,31 @@ class _Roots:
     class owns them, and pytest's frames hold every test function.
     """
 
-    def __init__(self, target: object, ignore: set[int]) -> None:
+    def __init__(self, target: object, ignore: set[int], project_only: bool = False) -> None:
         self.target = target
+        self.project_only = project_only
+        self.budget = MAX_VISITS // 4 if project_only else MAX_VISITS
         self.frames = _live_frames(ignore)
         self.held = _frame_variables(self.frames)
         self.ignore = ignore | {id(self.frames), id(self.held), id(self.__dict__)}
+        if project_only:  # no way round through other modules: a library's module is a dead end
+            self.ignore |= _other_modules()
         self.visits = 0
 
     def __call__(self, obj: object) -> bool:
         self.visits += 1
-        if self.visits > MAX_VISITS:
+        if self.visits > self.budget:
             raise _OutOfBudget
-        if id(obj) in self.held:
+        held = self.held.get(id(obj))
+        if held is not None:
+            return not self.project_only or _origin_of(held[0]) is Origin.PROJECT
+        if obj is self.target or not isinstance(obj, (types.ModuleType, type, threading.local)):
+            return False
+        if not self.project_only:
             return True
-        return obj is not self.target and isinstance(obj, (types.ModuleType, type, threading.local))
+        if isinstance(obj, threading.local):  # a project's thread-local is one of its globals
+            return any(_origin_of(m) is Origin.PROJECT and _binds(m, obj) for m in list(sys.modules.values()))
+        return _origin_of(obj) is Origin.PROJECT
 
     def chain(self, max_depth: int) -> list[object] | None:
         ignore = tuple(self.ignore | {id(sys._getframe())})
@@ -129,6 +173,19 @@ class _Roots:
             return None
         found = len(chain) > 1 or id(self.target) in self.held
         return chain if found else None
+
+
+def _other_modules() -> set[int]:
+    """The ids of modules outside the project, their namespaces, and ``sys.modules``."""
+    ids = {id(sys.modules)}
+    for module in list(sys.modules.values()):
+        if _origin_of(module) is not Origin.PROJECT:
+            ids |= {id(module), id(getattr(module, "__dict__", None))}
+    return ids
+
+
+def _binds(module: types.ModuleType, obj: object) -> bool:
+    return any(value is obj for value in list(vars(module).values()))
 
 
 def _live_frames(ignore: set[int]) -> list[types.FrameType]:
