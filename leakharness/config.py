@@ -23,7 +23,7 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 
 def _all_resources() -> tuple[Resource, ...]:
-    return tuple(Resource)
+    return tuple(r for r in Resource if r.in_process)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,8 @@ class Resource(Enum):
     GARBAGE = "garbage"
     TASKS = "tasks"
     UNCLOSED = "unclosed"
+    USS = "uss"
+    CONNECTIONS = "connections"
 
     @property
     def label(self) -> str:
@@ -56,7 +58,14 @@ class Resource(Enum):
             Resource.GARBAGE,
             Resource.TASKS,
             Resource.UNCLOSED,
+            Resource.CONNECTIONS,
         )
+
+    @property
+    def in_process(self) -> bool:
+        """Measured inside the test's own process. Unique memory and network
+        connections are sampled only of a server watched from outside."""
+        return self not in (Resource.USS, Resource.CONNECTIONS)
 
     @classmethod
     def parse(cls, name: str) -> Resource:
@@ -79,6 +88,8 @@ _LABELS = {
     Resource.GARBAGE: "uncollectable garbage",
     Resource.TASKS: "asyncio tasks",
     Resource.UNCLOSED: "unclosed (ResourceWarning)",
+    Resource.USS: "unique memory (USS)",
+    Resource.CONNECTIONS: "network connections",
 }
 
 _UNITS = {
@@ -93,6 +104,8 @@ _UNITS = {
     Resource.GARBAGE: "objects",
     Resource.TASKS: "tasks",
     Resource.UNCLOSED: "objects",
+    Resource.USS: "bytes",
+    Resource.CONNECTIONS: "connections",
 }
 
 # RSS moves in 4 KiB pages: a clean numpy frame cycle moves it by 0 to 3 pages
@@ -115,10 +128,12 @@ _FLOORS = {
     Resource.GARBAGE: 0.0,
     Resource.TASKS: 0.0,
     Resource.UNCLOSED: 0.0,
+    Resource.USS: 1024.0,
+    Resource.CONNECTIONS: 0.0,
 }
 
 _PAGE = 4096
-_BANDS = {Resource.RSS: 3.0 * _PAGE}
+_BANDS = {Resource.RSS: 3.0 * _PAGE, Resource.USS: 3.0 * _PAGE}  # USS moves in pages as RSS does
 
 # Memory counters have bounded fills that outlast a short run (lru_cache's
 # default maxsize is 128; an interpreter table filled by hash slot took 1,500
@@ -134,4 +149,6 @@ _LEAK_SPANS = {
     Resource.NATIVE_THREADS: 60,
     Resource.CHILDREN: 60,
     Resource.GARBAGE: 60,
+    Resource.CONNECTIONS: 60,
+    Resource.USS: 200,
 }

@@ -78,3 +78,12 @@ def map_page(lib: ctypes.CDLL) -> int:
     address = lib.mmap(None, mmap.PAGESIZE, protection, flags, -1, 0)
     ctypes.memset(address, 1, mmap.PAGESIZE)  # TOUCH
     return int(address)
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on just now."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

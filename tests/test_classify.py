@@ -30,6 +30,8 @@ class Leak:
         ([Leak(Resource.RSS, 2048)], (Kind.MEMORY,), Severity.MEDIUM),
         ([Leak(Resource.NATIVE_HEAP, 70_000)], (Kind.MEMORY,), Severity.HIGH),
         ([Leak(Resource.GARBAGE, 1)], (Kind.MEMORY,), Severity.MEDIUM),
+        ([Leak(Resource.CONNECTIONS, 4)], (Kind.SOCKET,), Severity.CRITICAL),
+        ([Leak(Resource.USS, 2048)], (Kind.MEMORY,), Severity.MEDIUM),
         ([], (), None),
     ],
 )

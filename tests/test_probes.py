@@ -59,9 +59,18 @@ def test_rss_is_a_positive_byte_count() -> None:
 
 @pytest.mark.skipif(not hasattr(psutil.Process, "num_fds"), reason="no fd count on this platform")
 def test_every_resource_has_a_probe_here() -> None:
-    made = make_probes(list(Resource))
-    assert [p.resource for p in made.probes] == list(Resource)
+    made = make_probes(r for r in Resource if r.in_process)
+    assert [p.resource for p in made.probes] == [r for r in Resource if r.in_process]
     assert made.notes == ()
+
+
+def test_resources_of_a_watched_server_are_not_probed_in_process() -> None:
+    made = make_probes([Resource.USS, Resource.FDS, Resource.CONNECTIONS])
+    assert [p.resource for p in made.probes] == [Resource.FDS]
+    assert made.notes == (
+        "unique memory (USS) not measured: only `leakharness watch` samples it, of a server",
+        "network connections not measured: only `leakharness watch` samples it, of a server",
+    )
 
 
 def test_an_unsupported_probe_is_skipped_with_a_note(monkeypatch: pytest.MonkeyPatch) -> None:

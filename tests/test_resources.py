@@ -49,7 +49,7 @@ def test_labels_are_distinct() -> None:
 def test_rss_has_a_band_of_pages_and_counts_are_exact() -> None:
     assert Resource.RSS.floor == 1024.0
     assert Resource.RSS.band == 3 * 4096.0
-    assert {r for r in Resource if r.band} == {Resource.RSS}
+    assert {r for r in Resource if r.band} == {Resource.RSS, Resource.USS}
     assert Resource.RSS.unit == "bytes"
     assert {r for r in Resource if r.exact} == {
         Resource.FDS,
@@ -59,4 +59,10 @@ def test_rss_has_a_band_of_pages_and_counts_are_exact() -> None:
         Resource.GARBAGE,
         Resource.TASKS,
         Resource.UNCLOSED,
+        Resource.CONNECTIONS,
     }
+
+
+def test_unique_memory_and_connections_are_a_watched_servers_only() -> None:
+    assert {r for r in Resource if not r.in_process} == {Resource.USS, Resource.CONNECTIONS}
+    assert Resource.USS.band == Resource.RSS.band and Resource.USS.unit == "bytes"

@@ -42,6 +42,8 @@ A test that fails on its own is reported as an error, never as a leak.
 
 leakharness compare BEFORE.json AFTER.json compares two runs' JSON reports
 (see leakharness compare --help); a target named compare is ./compare.
+leakharness watch loads a running server and judges its process from outside
+(see leakharness watch --help).
 """
 
 EPILOG = """\
@@ -195,6 +197,10 @@ def main(argv: list[str] | None = None) -> int:
     console = run_console(os.environ)
     if argv[:1] == ["compare"]:  # a target named compare is ./compare
         return compare.main(argv[1:], console)
+    if argv[:1] == ["watch"]:  # a subcommand: a server in another process
+        from leakharness.integrations.watch import main as watch
+
+        return watch(argv[1:], console)
     args = build_parser().parse_args(argv)
     try:
         settings = settings_from(args)

@@ -37,9 +37,16 @@ class Severity(Enum):
 # bytes per cycle: a 64 KiB leak at 100 cycles a second is 22 GiB an hour.
 HIGH_BYTES_PER_CYCLE = 64 * 1024
 MEDIUM_BYTES_PER_CYCLE = 1024
-OS_HANDLES = {Resource.FDS, Resource.THREADS, Resource.NATIVE_THREADS, Resource.CHILDREN}
+OS_HANDLES = {
+    Resource.FDS,
+    Resource.THREADS,
+    Resource.NATIVE_THREADS,
+    Resource.CHILDREN,
+    Resource.CONNECTIONS,
+}
 HANDLE_KINDS = {
     Resource.FDS: Kind.FILE_DESCRIPTOR,
+    Resource.CONNECTIONS: Kind.SOCKET,
     Resource.THREADS: Kind.THREAD,
     Resource.NATIVE_THREADS: Kind.THREAD,
     Resource.CHILDREN: Kind.PROCESS,

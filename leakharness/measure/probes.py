@@ -287,6 +287,9 @@ def make_probes(resources: Iterable[Resource], cycle: LoopCycle | None = None) -
     probes: list[Probe] = []
     notes: list[str] = []
     for resource in resources:
+        if not resource.in_process:
+            notes.append(f"{resource.label} not measured: only `leakharness watch` samples it, of a server")
+            continue
         try:
             probes.append(PendingTasks(cycle) if resource is Resource.TASKS else PROBE_TYPES[resource]())
         except ProbeUnavailable as err:

@@ -1,0 +1,139 @@
+"""``leakharness watch`` end to end: the Flask example served on 127.0.0.1 in a real process."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import ROOT, free_port, run_cli
+
+pytest.importorskip("flask")
+
+EXAMPLE = ROOT / "examples" / "flask_app.py"
+ROUNDS = ["--requests", "10", "--warmup", "1", "--min-rounds", "6", "--rounds", "12", "--time-budget", "60"]
+
+
+def serve(twin: str, port: int) -> str:
+    return shlex.join([sys.executable, str(EXAMPLE), "serve", twin, str(port)])
+
+
+def watch(*args: str, tmp_path: Path) -> tuple[int, str, str, dict[str, Any] | None]:
+    report = tmp_path / "watch.json"
+    options = list(args)
+    at = options.index("--") if "--" in options else len(options)
+    options[at:at] = ["--json", str(report)]  # before the load command, if any
+    run = run_cli("watch", *options, timeout=120)
+    data = json.loads(report.read_text()) if report.exists() else None
+    return run.code, run.stdout, run.stderr, data
+
+
+def test_the_leaky_twin_leaks_descriptors_and_says_where_lines_are_found(tmp_path: Path) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/events/person"
+    code, out, err, report = watch("--start", serve("leaky", port), "--url", url, *ROUNDS, tmp_path=tmp_path)
+    assert code == 1, out + err
+    assert report is not None
+    (test,) = report["tests"]
+    fds = next(r for r in test["resources"] if r["resource"] == "fds")
+    assert (test["verdict"], fds["verdict"], fds["growth_per_cycle"]) == ("leak", "leak", 10.0)
+    assert test["lines"] == []
+    assert "no lines to locate in another process" in test["reason"]
+    assert "wsgi_cycle" in out and "file descriptors" in out
+    assert f"a cycle is a round: 10 GET requests to {url}, 1 at a time" in test["notes"]
+
+
+def test_the_fixed_twin_is_clean_at_concurrency_4(tmp_path: Path) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/report/motion"
+    args = ("--start", serve("fixed", port), "--url", url, "--concurrency", "4", *ROUNDS)
+    code, out, err, report = watch(*args, tmp_path=tmp_path)
+    assert code == 0, out + err
+    assert report is not None
+    verdicts = {r["resource"]: r["verdict"] for r in report["tests"][0]["resources"]}
+    assert set(verdicts.values()) == {"clean"}, report["tests"][0]["resources"]
+    assert {"fds", "rss", "native_threads", "connections", "children"} <= set(verdicts)
+
+
+@pytest.fixture
+def leaky_server() -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, str(EXAMPLE), "serve", "leaky", str(port)], stdout=subprocess.PIPE
+    )
+    assert server.stdout is not None and b"serving" in server.stdout.readline()
+    yield server, port
+    server.terminate()
+    server.wait(30)
+    server.stdout.close()
+
+
+def test_a_running_server_watched_by_pid_with_a_load_command(
+    leaky_server: tuple[subprocess.Popen[bytes], int], tmp_path: Path
+) -> None:
+    server, port = leaky_server
+    load = (
+        "import urllib.request\n"
+        "for _ in range(5):\n"
+        f"    urllib.request.urlopen('http://127.0.0.1:{port}/report/motion').read()\n"
+    )
+    args = ("--pid", str(server.pid), *ROUNDS, "--", sys.executable, "-c", load)
+    code, out, err, report = watch(*args, tmp_path=tmp_path)
+    assert code == 1, out + err
+    assert report is not None
+    fds = next(r for r in report["tests"][0]["resources"] if r["resource"] == "fds")
+    assert fds["growth_per_cycle"] == 5.0
+    assert server.poll() is None  # a server the watch did not start is left running
+
+
+def test_a_failing_load_is_an_error_not_a_verdict(
+    leaky_server: tuple[subprocess.Popen[bytes], int], tmp_path: Path
+) -> None:
+    server, _ = leaky_server
+    args = ("--pid", str(server.pid), *ROUNDS, "--", sys.executable, "-c", "raise SystemExit(4)")
+    code, out, err, report = watch(*args, tmp_path=tmp_path)
+    assert code == 1, out + err
+    assert report is not None
+    assert report["tests"][0]["verdict"] == "error"
+    assert report["tests"][0]["error"] == "the load command exited with status 4"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--url", "http://127.0.0.1:9/"], "give the server: --pid PID or --start CMD"),
+        (["--pid", "1", "--start", "x", "--url", "http://127.0.0.1:9/"], "give the server"),
+        (["--pid", "1"], "give a load: --url URL, or -- CMD"),
+        (["--pid", "1", "--url", "http://127.0.0.1:9/", "--", "true"], "give one load"),
+        (["--pid", "1", "--url", "127.0.0.1:9"], "--url must look like http://HOST:PORT/PATH"),
+        (["--start", "srv", "--", "true"], "--start with a load command needs --port PORT"),
+        (["--pid", "1", "--url", "http://127.0.0.1:9/", "--rounds", "0"], "--rounds must be >= 1"),
+        (["--pid", "1", "--url", "http://127.0.0.1:9/", "--tolerance", "fds"], "--tolerance must look like"),
+        (["--pid", "1", "--url", "http://127.0.0.1:9/", "--resources", "disk"], "unknown resource 'disk'"),
+    ],
+)
+def test_usage_errors_exit_2(args: list[str], message: str) -> None:
+    run = run_cli("watch", *args)
+    assert run.code == 2, run.stdout + run.stderr
+    assert message in run.stderr
+
+
+def test_no_such_pid_exits_2() -> None:
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    run = run_cli("watch", "--pid", str(gone.pid), "--url", "http://127.0.0.1:9/")
+    assert (run.code, run.stderr.strip()) == (
+        2,
+        f"leakharness watch: error: --pid {gone.pid}: no such process",
+    )
+
+
+def test_help_names_the_subcommand() -> None:
+    run = run_cli("watch", "--help")
+    assert run.code == 0 and "--pid PID" in run.stdout and "wsgi_cycle" in run.stdout
