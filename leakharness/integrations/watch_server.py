@@ -76,6 +76,9 @@ def stop(server: subprocess.Popen[bytes]) -> None:
     if server.poll() is None or _group_alive(server):
         _signal(server, getattr(signal, "SIGKILL", signal.SIGTERM))
     server.wait()
+    deadline = time.monotonic() + STOP_SECONDS
+    while _group_alive(server) and time.monotonic() < deadline:  # killed workers still being reaped
+        time.sleep(POLL_SECONDS)
 
 
 def _group_alive(server: subprocess.Popen[bytes]) -> bool:
