@@ -58,11 +58,12 @@ def run(tree: Any, load: Rounds, settings: Settings = SETTINGS) -> Any:
     return watch_rounds(tree, load, settings)
 
 
-def test_a_descriptor_leak_settles_at_the_fewest_rounds() -> None:
+def test_a_descriptor_leak_is_judged_over_the_rounds() -> None:
     load = Rounds()
     report = run(FakeTree(fds=[10 + 5 * n for n in range(30)], rss=[1 << 20] * 30), load)
     assert report.verdict is Verdict.LEAK
-    assert report.cycles == 10 and load.done == 1 + 10  # warm-up, then ten sampled rounds
+    # a count settles a leak only after 60 steady rounds, or the most rounds (20 here)
+    assert report.cycles == 20 and load.done == 1 + 20  # warm-up, then the sampled rounds
     assert report.result(Resource.FDS).growth_per_cycle == 5.0
     assert report.result(Resource.RSS).verdict is Verdict.CLEAN
     assert report.reason == f"the server leaks file descriptors +5 fds/round; {NO_LINES}"
@@ -73,10 +74,9 @@ def test_a_descriptor_leak_settles_at_the_fewest_rounds() -> None:
 
 def test_a_settled_descriptor_leak_stops_before_memory_settles() -> None:
     load = Rounds()
-    report = run(
-        FakeTree(fds=[10 + n for n in range(30)], rss=[(1 << 20) + 8192 * n for n in range(30)]), load
-    )
-    assert (report.cycles, load.done) == (10, 11)
+    tree = FakeTree(fds=[10 + n for n in range(110)], rss=[(1 << 20) + 8192 * n for n in range(110)])
+    report = run(tree, load, SETTINGS.replace(max_cycles=100))
+    assert (report.cycles, load.done) == (60, 61)  # the memory span is 100 rounds here
     assert "stopped: file descriptors leak settled" in report.notes
 
 

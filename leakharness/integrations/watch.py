@@ -73,12 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
     load = parser.add_argument_group("the load of a round")
     load.add_argument("--url", help="send requests to this URL, and to nothing else")
     load.add_argument("--method", default="GET", help="request method (default GET)")
-    load.add_argument("--requests", type=int, default=50, metavar="N", help="requests a round (default 50)")
+    load.add_argument("--requests", type=int, default=20, metavar="N", help="requests a round (default 20)")
     load.add_argument(
         "--concurrency", type=int, default=1, metavar="C", help="requests at a time (default 1)"
     )
     rounds = parser.add_argument_group("rounds")
-    rounds.add_argument("--rounds", type=int, default=30, metavar="N", help="most rounds (default 30)")
+    rounds.add_argument("--rounds", type=int, default=20, metavar="N", help="most rounds (default 20)")
     rounds.add_argument(
         "--min-rounds", type=int, default=10, metavar="N", help="fewest rounds before a verdict (default 10)"
     )
