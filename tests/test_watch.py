@@ -56,9 +56,12 @@ def test_the_fixed_twin_is_clean_at_concurrency_4(tmp_path: Path) -> None:
     code, out, err, report = watch(*args, tmp_path=tmp_path)
     assert code == 0, out + err
     assert report is not None
-    verdicts = {r["resource"]: r["verdict"] for r in report["tests"][0]["resources"]}
-    assert set(verdicts.values()) == {"clean"}, report["tests"][0]["resources"]
-    assert {"fds", "rss", "native_threads", "connections", "children"} <= set(verdicts)
+    results = report["tests"][0]["resources"]
+    verdicts = {r["resource"]: r["verdict"] for r in results}
+    counts = ("fds", "native_threads", "connections", "children")
+    assert {verdicts[name] for name in counts} == {"clean"}, results
+    # memory on a machine busy with other work may stay unsettled, never a leak
+    assert verdicts["rss"] in ("clean", "inconclusive"), results
 
 
 @pytest.fixture
