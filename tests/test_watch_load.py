@@ -43,6 +43,7 @@ class Recorder(BaseHTTPRequestHandler):
 def server() -> Iterator[str]:
     Recorder.seen = []
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    httpd.daemon_threads = False  # server_close() then joins every handler thread
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_port}"
