@@ -183,10 +183,12 @@ def test_an_object_left_unclosed_is_listed_with_its_warning_and_line(report: Rep
     assert 'made = _source_line("# OPENED")  # OPENED' in row
 
 
-def test_the_holder_chain_is_shown(page: Page) -> None:
+def test_the_holder_chain_is_shown(report: Report, page: Page) -> None:
     text = " ".join(page.text)
     assert "What keeps it alive" in text
     assert "list _HOARD" in text
+    vias = [step.via for step in report.tests[0].diagnosis.holders[0].steps if step.via]
+    assert vias and all(via in page.text for via in vias)  # how each step holds the next
 
 
 def test_user_strings_are_escaped(report: Report) -> None:

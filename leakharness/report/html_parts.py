@@ -114,7 +114,13 @@ def holders(diagnosis: Diagnosis) -> str:
         steps = "".join(
             f"<li>{code(step.label)}</li>"
             if step.kind.root  # a root's label names its kind: "module app"
-            else f'<li><span class="kind">{escape(step.kind.value)}</span> {code(step.label)}</li>'
+            else f'<li><span class="kind">{escape(step.kind.value)}</span> {code(step.label)}'
+            + (
+                f' <span class="via" title="how the previous step holds it">{escape(step.via)}</span>'
+                if step.via
+                else ""
+            )
+            + "</li>"
             for step in holder.steps
         )
         kept = f"<p>A {code(holder.type_name)} is kept alive by:</p>"
