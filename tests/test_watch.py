@@ -52,7 +52,10 @@ def test_the_leaky_twin_leaks_descriptors_and_says_where_lines_are_found(tmp_pat
 def test_the_fixed_twin_is_clean_at_concurrency_4(tmp_path: Path) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}/report/motion"
-    args = ("--start", serve("fixed", port), "--url", url, "--concurrency", "4", *ROUNDS)
+    # A fresh server's memory fills for a while (+6.5 KiB a round of ten requests once, over 12
+    # rounds): a tolerance of 16 KiB a round accepts that, while the leaky twin keeps 2 MiB a round.
+    tolerate = ("--tolerance", "rss=16384", "--tolerance", "uss=16384")
+    args = ("--start", serve("fixed", port), "--url", url, "--concurrency", "4", *ROUNDS, *tolerate)
     code, out, err, report = watch(*args, tmp_path=tmp_path)
     assert code == 0, out + err
     assert report is not None
@@ -60,7 +63,6 @@ def test_the_fixed_twin_is_clean_at_concurrency_4(tmp_path: Path) -> None:
     verdicts = {r["resource"]: r["verdict"] for r in results}
     counts = ("fds", "native_threads", "connections", "children")
     assert {verdicts[name] for name in counts} == {"clean"}, results
-    # memory on a machine busy with other work may stay unsettled, never a leak
     assert verdicts["rss"] in ("clean", "inconclusive"), results
 
 

@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--min-rounds", type=int, default=10, metavar="N", help="fewest rounds before a verdict (default 10)"
     )
     rounds.add_argument(
-        "-w", "--warmup", type=int, default=3, metavar="N", help="unsampled rounds (default 3)"
+        "-w", "--warmup", type=int, default=5, metavar="N", help="unsampled rounds (default 5)"
     )
     rounds.add_argument(
         "--time-budget", type=float, default=300.0, metavar="S", help="seconds of rounds (default 300)"
