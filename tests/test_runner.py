@@ -95,3 +95,16 @@ def test_a_slow_warm_up_is_cut_short_and_counted(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(runner, "perf_counter", lambda: float(next(ticks)))
     detection = run(Settings(warmup=50, time_budget=2), FakeProbe(Resource.FDS, lambda n: 0))
     assert detection.warmup == 2  # the first already outlasts the warm-up share (0.5 s); two at least
+
+
+@pytest.mark.parametrize(
+    ("min_cycles", "due"),
+    [
+        (15, [15, 20, 30, 40, 50, 60]),
+        (60, [60]),
+        (20, [20, 30, 40, 50, 60]),
+        (7, [7, 10, 20, 30, 40, 50, 60]),
+    ],
+)
+def test_judging_is_due_at_min_cycles_then_at_every_tenth_cycle(min_cycles: int, due: list[int]) -> None:
+    assert [c for c in range(61) if runner._judging_due(c, min_cycles)] == due
