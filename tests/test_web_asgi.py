@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
-import threading
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -70,28 +68,27 @@ def _release() -> Iterable[None]:
     _tasks.clear()
 
 
-def asgi_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name == "leakharness-asgi"]
-
-
 @pytest.mark.parametrize("concurrency", [1, 4])
 def test_a_clean_app_is_clean_and_its_tasks_do_not_count(concurrency: int) -> None:
     requests = [("GET", "/a"), ("POST", "/echo", b"abc"), ("PUT", "/j", {"n": 1})] * 2
-    with leakharness.asgi_cycle(clean_app, requests, concurrency=concurrency) as cycle:
-        report = leakharness.check(cycle, max_cycles=200).tests[0]
+    cycle = leakharness.asgi_cycle(clean_app, requests, concurrency=concurrency)
+    report = leakharness.check(cycle, max_cycles=200).tests[0]
     assert report.verdict is Verdict.CLEAN, report
-    for resource in (Resource.THREADS, Resource.NATIVE_THREADS, Resource.HEAP, Resource.FDS):
+    for resource in (Resource.TASKS, Resource.THREADS, Resource.HEAP, Resource.FDS):
         assert report.result(resource).verdict is Verdict.CLEAN, report
 
 
 def test_a_task_per_request_leaks_at_its_line() -> None:
-    with leakharness.asgi_cycle(task_app, [("GET", "/")] * 2, concurrency=2) as cycle:
-        report = leakharness.check(cycle, max_cycles=100).tests[0]
+    cycle = leakharness.asgi_cycle(task_app, [("GET", "/")] * 2, concurrency=2)
+    report = leakharness.check(cycle, max_cycles=100).tests[0]
     assert report.verdict is Verdict.LEAK, report
-    assert report.result(Resource.OBJECTS).verdict is Verdict.LEAK
+    tasks = report.result(Resource.TASKS)
+    assert (tasks.verdict, round(tasks.growth_per_cycle)) == (Verdict.LEAK, 2)  # two requests a cycle
     top = [(Path(line.file), line.line) for line in report.lines[:3]]
     assert any(file == HERE and line in marked_lines(HERE) for file, line in top), top
-    assert all(task.cancelled() for task in _tasks)  # the loop stopped with the block
+    created = [group.example.created[0] for group in report.diagnosis.tasks]
+    assert any(Path(frame.file) == HERE and frame.line in marked_lines(HERE) for frame in created), created
+    assert all(task.cancelled() for task in _tasks)  # the examination's loop is closed
 
 
 def test_requests_run_concurrently_as_tasks() -> None:
@@ -108,7 +105,7 @@ def test_requests_run_concurrently_as_tasks() -> None:
         await answer(send)
 
     with leakharness.asgi_cycle(app, [("GET", f"/{n}") for n in range(6)], concurrency=3) as cycle:
-        cycle()
+        asyncio.run(cycle())
     assert in_flight == [0, 3]
 
 
@@ -120,8 +117,7 @@ def test_requests_reach_the_app_as_given() -> None:
         await answer(send)
 
     request = leakharness.Request("POST", "/orders", json={"qty": 2}, headers={"X-Trace": "t1"})
-    with leakharness.asgi_cycle(app, [request]) as cycle:
-        cycle()
+    asyncio.run(leakharness.asgi_cycle(app, [request])())
     method, path, body, headers = seen[0]
     assert (method, path, json.loads(body), headers[b"x-trace"]) == ("POST", "/orders", {"qty": 2}, b"t1")
 
@@ -139,32 +135,24 @@ def test_an_exception_in_the_app_propagates() -> None:
     async def app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
         raise KeyError("user")
 
-    with leakharness.asgi_cycle(app, [("GET", "/")]) as cycle, pytest.raises(KeyError, match="user"):
-        cycle()
+    with pytest.raises(KeyError, match="user"):
+        asyncio.run(leakharness.asgi_cycle(app, [("GET", "/")])())
 
 
 def test_expect_refuses_a_response() -> None:
     with leakharness.asgi_cycle(clean_app, [("GET", "/a")], expect=lambda r: r.text == "/b") as cycle:
         with pytest.raises(ResponseError, match="GET /a answered 200, which expect\\(\\) refused: /a"):
-            cycle()
+            asyncio.run(cycle())
 
 
-def test_the_loop_thread_ends_on_close_and_on_garbage_collection() -> None:
-    before = len(asgi_threads())
-    cycle = leakharness.asgi_cycle(task_app, [("GET", "/")])
-    cycle()
-    assert len(asgi_threads()) == before + 1
-    cycle.close()
-    assert len(asgi_threads()) == before
-    assert all(task.cancelled() for task in _tasks)
-    cycle.close()  # twice is fine
+def test_an_async_test_awaits_the_cycle_on_its_own_loop() -> None:
+    async def main() -> Verdict:
+        report = await leakharness.check_async(
+            leakharness.asgi_cycle(clean_app, [("GET", "/a")]), max_cycles=60
+        )
+        return report.tests[0].verdict
 
-    dropped = leakharness.asgi_cycle(clean_app, [("GET", "/")])
-    dropped()
-    assert len(asgi_threads()) == before + 1
-    del dropped
-    gc.collect()
-    assert len(asgi_threads()) == before
+    assert asyncio.run(main()) is Verdict.CLEAN
 
 
 def test_the_report_is_named_after_the_app() -> None:

@@ -1,69 +1,24 @@
 """``asgi_cycle(app, requests)``: a cycle that sends requests to an ASGI app in-process.
 
-The requests go through httpx's ASGI transport (the ``web`` extra). The app
-runs on one event loop, in one thread, for the cycle's whole life, as it
-would in a server: a task a request starts and never ends stays pending
-between cycles and is seen growing. ``concurrency`` tasks share each cycle's
-requests and all end with it. The loop stops, its tasks cancelled, when the
-cycle is closed (``close()``, a ``with`` block) or garbage collected.
+The requests go through httpx's ASGI transport (the ``web`` extra). The cycle
+is a coroutine function, so the harness runs it on its event loop, one loop
+for the whole examination, as a server keeps one: a task that a request
+starts and never ends stays pending between cycles, is counted among the
+asyncio tasks, and is named with the line that created it. ``concurrency``
+tasks share each cycle's requests and all end with it.
 """
 
 from __future__ import annotations
 
-import threading
-import weakref
 from collections import deque
-from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from leakharness.integrations.web import WebCycle
 from leakharness.integrations.web_requests import Expect, Request, Requests, check_response, require
 
-if TYPE_CHECKING:
-    import asyncio  # at run time imported by the first cycle: 10 ms that `import leakharness` spares
-
-STOP_SECONDS = 10.0  # at most this long to cancel the app's tasks when the loop stops
-
-
-class _LoopThread:
-    """An event loop running in a daemon thread until ``stop()``."""
-
-    def __init__(self) -> None:
-        import asyncio
-
-        self.loop: asyncio.AbstractEventLoop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, name="leakharness-asgi", daemon=True)
-        self._thread.start()
-
-    def run(self, coroutine: Coroutine[Any, Any, None]) -> None:
-        import asyncio
-
-        asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
-
-    def stop(self) -> None:
-        if self.loop.is_closed():
-            return
-        try:
-            self.run(_cancel_tasks())
-        finally:
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self._thread.join()
-            self.loop.close()
-
-
-async def _cancel_tasks() -> None:
-    import asyncio
-
-    current = asyncio.current_task()
-    tasks = [task for task in asyncio.all_tasks() if task is not current]
-    for task in tasks:
-        task.cancel()
-    await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), STOP_SECONDS)
-    await asyncio.get_running_loop().shutdown_asyncgens()
-
 
 class AsgiCycle(WebCycle):
-    """One call sends every request once; see ``asgi_cycle``."""
+    """One await sends every request once; see ``asgi_cycle``."""
 
     kind = "asgi_cycle"
 
@@ -72,20 +27,9 @@ class AsgiCycle(WebCycle):
     ) -> None:
         super().__init__(app, requests, concurrency, expect, name)
         self._httpx = require("httpx", self.kind)
-        self._loop: _LoopThread | None = None
-        self._stop: weakref.finalize[Any, Any] | None = None
 
-    def __call__(self) -> None:
-        if self._loop is None:  # on the first (warm-up) cycle: its thread is there before the baseline
-            self._loop = _LoopThread()
-            self._stop = weakref.finalize(self, self._loop.stop)
-        self._loop.run(self._round(self.requests()))
-
-    def close(self) -> None:
-        """Cancel the app's pending tasks and stop the loop."""
-        if self._stop is not None:
-            self._stop()
-        self._loop = self._stop = None
+    async def __call__(self) -> None:
+        await self._round(self.requests())
 
     async def _round(self, requests: tuple[Request, ...]) -> None:
         import asyncio
@@ -127,8 +71,8 @@ def asgi_cycle(
     """A cycle that sends ``requests`` to the ASGI ``app`` in-process.
 
     The arguments are those of ``wsgi_cycle``; ``concurrency`` tasks send the
-    requests at a time. The app's lifespan events are not sent. The cycle
-    keeps an event loop running for as long as it lives: use it in a ``with``
-    block, or ``close()`` it, to stop the loop at once.
+    requests at a time. The cycle is awaitable (``await cycle()``): pass it to
+    ``check``, ``assertNoLeaks`` or, inside an async test,
+    ``assertNoLeaksAsync``. The app's lifespan events are not sent.
     """
     return AsgiCycle(app, requests, concurrency, expect, name)
