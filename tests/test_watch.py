@@ -37,8 +37,11 @@ def watch(*args: str, tmp_path: Path) -> tuple[int, str, str, dict[str, Any] | N
 def test_the_leaky_twin_leaks_descriptors_and_says_where_lines_are_found(tmp_path: Path) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}/events/person"
-    code, out, err, report = watch("--start", serve("leaky", port), "--url", url, *ROUNDS, tmp_path=tmp_path)
+    page = tmp_path / "watch.html"
+    args = ("--start", serve("leaky", port), "--url", url, "--html", str(page), *ROUNDS)
+    code, out, err, report = watch(*args, tmp_path=tmp_path)
     assert code == 1, out + err
+    assert "file descriptors" in page.read_text(encoding="utf-8")
     assert report is not None
     (test,) = report["tests"]
     fds = next(r for r in test["resources"] if r["resource"] == "fds")

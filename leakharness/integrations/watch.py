@@ -24,6 +24,7 @@ from leakharness.integrations.watch_process import WATCHED, ProcessTree
 from leakharness.integrations.watch_run import Load, watch_rounds
 from leakharness.integrations.watch_server import started_server
 from leakharness.report.console import Detail, bars_for, render_report
+from leakharness.report.html import write_html
 from leakharness.report.json_report import check_writable, write_json
 from leakharness.report.model import Report, TestReport
 
@@ -95,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     rounds.add_argument("--warn", action="append", default=[], metavar="RES=N", help="warn above this growth")
     out = parser.add_argument_group("output")
     out.add_argument("--json", type=Path, metavar="PATH", help="also write the report as JSON")
+    out.add_argument("--html", type=Path, metavar="PATH", help="also write the report as one HTML page")
     out.add_argument("-q", "--quiet", action="store_true", help="verdict and reason only")
     out.add_argument("-v", "--verbose", action="store_true", help="every resource, and notes")
     return parser
@@ -151,6 +153,8 @@ def main(argv: list[str], console: Console | None = None) -> int:
             raise LeakHarnessError("give the server: --pid PID or --start CMD (one of them)")
         if args.json is not None:
             check_writable(args.json)
+        if args.html is not None:
+            check_writable(args.html, "--html")
         started = perf_counter()
         report = _watch(args, load, settings, console)
     except LeakHarnessError as err:
@@ -162,12 +166,13 @@ def main(argv: list[str], console: Console | None = None) -> int:
     run = Report(tests=(report,), settings=settings.to_dict(), seconds=perf_counter() - started)
     detail = Detail.QUIET if args.quiet else Detail.VERBOSE if args.verbose else Detail.NORMAL
     print_all(console, render_report(run, detail, bars_for(console)))
-    if args.json is not None:
-        try:
-            write_json(run, args.json)
-        except OSError as err:
-            print(f"leakharness watch: error: cannot write {args.json}: {err}", file=sys.stderr)
-            return EXIT_USAGE
+    for path, write in ((args.json, write_json), (args.html, write_html)):
+        if path is not None:
+            try:
+                write(run, path)
+            except OSError as err:
+                print(f"leakharness watch: error: cannot write {path}: {err}", file=sys.stderr)
+                return EXIT_USAGE
     return EXIT_FAILED if run.failed else EXIT_CLEAN
 
 
