@@ -104,8 +104,7 @@ def test_requests_run_concurrently_as_tasks() -> None:
         in_flight[0] -= 1
         await answer(send)
 
-    with leakharness.asgi_cycle(app, [("GET", f"/{n}") for n in range(6)], concurrency=3) as cycle:
-        asyncio.run(cycle())
+    asyncio.run(leakharness.asgi_cycle(app, [("GET", f"/{n}") for n in range(6)], concurrency=3)())
     assert in_flight == [0, 3]
 
 
@@ -124,11 +123,9 @@ def test_requests_reach_the_app_as_given() -> None:
 
 @pytest.mark.parametrize("concurrency", [1, 2])
 def test_a_server_error_is_an_error_not_a_verdict(concurrency: int) -> None:
-    with leakharness.asgi_cycle(
-        failing_app, [("GET", "/ok"), ("GET", "/boom")], concurrency=concurrency
-    ) as cycle:
-        with pytest.raises(ResponseError, match=r"^GET /boom answered 502: upstream timed out$"):
-            leakharness.check(cycle)
+    cycle = leakharness.asgi_cycle(failing_app, [("GET", "/ok"), ("GET", "/boom")], concurrency=concurrency)
+    with pytest.raises(ResponseError, match=r"^GET /boom answered 502: upstream timed out$"):
+        leakharness.check(cycle)
 
 
 def test_an_exception_in_the_app_propagates() -> None:
@@ -140,9 +137,9 @@ def test_an_exception_in_the_app_propagates() -> None:
 
 
 def test_expect_refuses_a_response() -> None:
-    with leakharness.asgi_cycle(clean_app, [("GET", "/a")], expect=lambda r: r.text == "/b") as cycle:
-        with pytest.raises(ResponseError, match="GET /a answered 200, which expect\\(\\) refused: /a"):
-            asyncio.run(cycle())
+    cycle = leakharness.asgi_cycle(clean_app, [("GET", "/a")], expect=lambda r: r.text == "/b")
+    with pytest.raises(ResponseError, match="GET /a answered 200, which expect\\(\\) refused: /a"):
+        asyncio.run(cycle())
 
 
 def test_an_async_test_awaits_the_cycle_on_its_own_loop() -> None:
@@ -156,8 +153,8 @@ def test_an_async_test_awaits_the_cycle_on_its_own_loop() -> None:
 
 
 def test_the_report_is_named_after_the_app() -> None:
-    with leakharness.asgi_cycle(clean_app, [("GET", "/a")]) as cycle:
-        assert leakharness.check(cycle, max_cycles=60).tests[0].id == "asgi_cycle(clean_app: GET /a)"
+    cycle = leakharness.asgi_cycle(clean_app, [("GET", "/a")])
+    assert leakharness.check(cycle, max_cycles=60).tests[0].id == "asgi_cycle(clean_app: GET /a)"
 
 
 def test_without_the_extra_the_error_names_it(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -48,15 +48,6 @@ class WebCycle:
     def __repr__(self) -> str:
         return f"<{self.__qualname__} concurrency={self.concurrency}>"
 
-    def close(self) -> None:
-        """Release what the cycle keeps between calls (nothing, here)."""
-
-    def __enter__(self) -> Any:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
 
 class WsgiCycle(WebCycle):
     """One call sends every request once; see ``wsgi_cycle``."""
