@@ -6,11 +6,14 @@ For each library the pinned sdist is downloaded from PyPI
 ``PYTHONPATH`` from its source (nothing is built, so C speedups stay off),
 and its tests are run by ``python -m leakharness TARGETS --json OUT -q`` from
 the unpacked folder. The report gives, per library: tests, verdict counts,
-wall time, time per test, the plain ``python -m unittest`` time of the same
-tests, and every test flagged leak, inconclusive or error with its reason,
-its growing resources and its top line.
+wall and CPU seconds of a serial hunt and of one with ``--jobs N``, those of
+a plain ``python -m unittest`` of the same tests (run before, between and
+after the hunts, the median taken), the ratios hunt/plain, and every test
+flagged leak, inconclusive or error with its reason, its growing resources
+and its top line. CPU seconds are user+sys of the run and its children
+(``getrusage(RUSAGE_CHILDREN)`` deltas), less sensitive to a loaded machine.
 
-Usage: python scripts/bench_real_suites.py [--markdown OUT] [--libraries a,b]
+Usage: python scripts/bench_real_suites.py [--markdown OUT] [--libraries a,b] [--jobs N] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import argparse
 import itertools
 import json
 import os
+import resource
 import shlex
 import statistics
 import subprocess
@@ -73,6 +77,13 @@ LIBRARIES = {
             "11.2.1",
             tests_folder="tests",
             note="its `load_tests` adds the doctests of the package, hunted as tests too",
+        ),
+        Library("cachetools", "8.0.1", targets=("tests",), note="source in `src/`"),
+        Library(
+            "markdown",
+            "3.11.3",
+            targets=("tests",),
+            note="tests discovered from `tests/` and its sub-packages",
         ),
     )
 }
@@ -153,7 +164,9 @@ def targets_of(lib: Library, root: Path, env: dict[str, str]) -> list[str]:
 def environment(lib: Library, root: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update(lib.env)
-    env.update(PYTHONPATH=source_path(root), COLUMNS="200", NO_COLOR="1")
+    # the library's source first, then this checkout's leakharness (not an installed one)
+    path = os.pathsep.join([source_path(root), str(Path(__file__).resolve().parents[1])])
+    env.update(PYTHONPATH=path, COLUMNS="200", NO_COLOR="1")
     env.pop("PYTHONMALLOC", None)
     return env
 
@@ -161,31 +174,57 @@ def environment(lib: Library, root: Path) -> dict[str, str]:
 # ---------------------------------------------------------------- running
 
 
-def plain_unittest(targets: list[str], root: Path, env: dict[str, str]) -> tuple[float, str]:
-    """Wall time of a plain ``python -m unittest`` over the same tests, and its last line."""
-    cmds = []
-    for target in targets:
-        if "/" in target:
-            cmds.append([sys.executable, "-m", "unittest", "discover", "-s", target, "-t", "."])
-    names = [t for t in targets if "/" not in t]
-    if names:
-        cmds.append([sys.executable, "-m", "unittest", *names])
-    started = time.perf_counter()
-    last = ""
-    for cmd in cmds:
-        done = run(cmd, cwd=str(root), env=env)
-        lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
-        last = lines[-1] if lines else f"exit {done.returncode}"
-    return time.perf_counter() - started, last
+@dataclass(frozen=True)
+class Timed:
+    """One run: wall seconds, and the user+sys CPU seconds of the process and
+    its children (``RUSAGE_CHILDREN`` deltas: less sensitive to load than wall time)."""
+
+    wall: float
+    cpu: float
+    status: int
+    output: str
 
 
-def hunt(targets: list[str], root: Path, env: dict[str, str], out: Path) -> tuple[float, int, list[str]]:
-    cmd = [sys.executable, "-m", "leakharness", *targets, "--json", str(out), "-q"]
+def timed(cmd: list[str], root: Path, env: dict[str, str]) -> Timed:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = run(cmd, cwd=str(root), env=env)
     wall = time.perf_counter() - started
-    (out.parent / f"{out.stem}.log").write_text(done.stdout + done.stderr)
-    return wall, done.returncode, cmd
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Timed(wall, cpu, done.returncode, done.stdout + done.stderr)
+
+
+def plain_commands(targets: list[str], root: Path) -> list[list[str]]:
+    """``python -m unittest`` over the same tests: ``discover`` for folders."""
+    cmds = []
+    for target in targets:
+        if (root / target).is_dir():
+            cmds.append([sys.executable, "-m", "unittest", "discover", "-s", target, "-t", "."])
+    names = [t for t in targets if not (root / t).is_dir()]
+    if names:
+        cmds.append([sys.executable, "-m", "unittest", *names])
+    return cmds
+
+
+def plain_unittest(targets: list[str], root: Path, env: dict[str, str]) -> tuple[Timed, str]:
+    """One plain run over the same tests, and its last line."""
+    runs = [timed(cmd, root, env) for cmd in plain_commands(targets, root)]
+    lines = [line for line in runs[-1].output.strip().splitlines() if line.strip()]
+    last = lines[-1] if lines else f"exit {runs[-1].status}"
+    total = Timed(sum(r.wall for r in runs), sum(r.cpu for r in runs), max(r.status for r in runs), "")
+    return total, last
+
+
+def hunt(
+    targets: list[str], root: Path, env: dict[str, str], out: Path, jobs: int
+) -> tuple[Timed, list[str]]:
+    cmd = [sys.executable, "-m", "leakharness", *targets, "--json", str(out), "-q"]
+    if jobs > 1:
+        cmd += ["--jobs", str(jobs)]
+    done = timed(cmd, root, env)
+    (out.parent / f"{out.stem}.log").write_text(done.output)
+    return done, cmd
 
 
 def probe(lib: Library, root: Path, env: dict[str, str]) -> None:
@@ -206,29 +245,40 @@ def display_command(cmd: list[str], targets: list[str], root: Path, lib: Library
     return f"cd {root} && {extra} {shlex.join(shown)}"
 
 
-def examine_library(lib: Library, work: Path) -> Result:
+def examine_library(lib: Library, work: Path, jobs: int) -> Result:
+    """Plain, serial hunt, plain, hunt with workers, plain: close together, so
+    that the load of the shared machine weighs on each run alike."""
     folder = work / lib.name
     folder.mkdir()
     root = unpack(download(lib, folder), folder / "src")
     env = environment(lib, root)
     probe(lib, root, env)
     targets = targets_of(lib, root, env)
-    plain_seconds, plain_last = plain_unittest(targets, root, env)
-    out = work / f"{lib.name}.json"
-    wall, status, cmd = hunt(targets, root, env, out)
-    report = json.loads(out.read_text()) if out.exists() else None
-    log = [line for line in (work / f"{lib.name}.log").read_text().splitlines() if line.strip()]
+    plains = [plain_unittest(targets, root, env)]
+    hunts = {}
+    for label, workers in (("serial", 1), ("jobs", jobs)):
+        out = work / f"{lib.name}-{label}.json"
+        hunts[label], cmd = hunt(targets, root, env, out, workers)
+        plains.append(plain_unittest(targets, root, env))
+        if label == "serial":
+            serial_cmd = cmd
+    reports = {}
+    for label in hunts:
+        out = work / f"{lib.name}-{label}.json"
+        reports[label] = json.loads(out.read_text()) if out.exists() else None
+    log = [line for line in (work / f"{lib.name}-serial.log").read_text().splitlines() if line.strip()]
     return {
         "library": lib,
         "root": root,
         "targets": targets,
-        "command": display_command(cmd, targets, root, lib),
-        "wall": wall,
-        "status": status,
-        "plain_seconds": plain_seconds,
-        "plain_last": plain_last,
-        "report": report,
+        "command": display_command(serial_cmd, targets, root, lib),
+        "hunts": hunts,
+        "reports": reports,
+        "jobs": jobs,
+        "plain": [p for p, _ in plains],
+        "plain_last": plains[0][1],
         "log_tail": log[-1] if log else "",
+        "load": os.getloadavg()[0],
     }
 
 
@@ -238,43 +288,93 @@ def examine_library(lib: Library, work: Path) -> Result:
 FLAGGED = ("leak", "inconclusive", "error")
 
 
-def summary_row(result: Result) -> list[str]:
+def ratio(hunt: float, plain: float) -> str:
+    return f"{hunt / plain:.1f}x" if plain > 0 else "-"
+
+
+def speed_row(result: Result) -> list[str]:
+    """Tests, plain and hunt seconds (wall and CPU), and hunt/plain ratios.
+    The plain figures are the medians of the three plain runs."""
     lib: Library = result["library"]
-    report = result["report"]
-    head = [lib.name, lib.version]
-    tail = [f"{result['plain_seconds']:.1f}", str(result["status"])]
-    if report is None:
-        return [*head, *["-"] * 6, f"{result['wall']:.1f}", "-", "-", "-", *tail]
-    counts = report["summary"]
-    tests = len(report["tests"])
-    examined = [t["seconds"] for t in report["tests"] if t["verdict"] != "skipped"]
-    per_test = result["wall"] / len(examined) if examined else 0.0
+    report = result["reports"]["serial"]
+    plain_wall = statistics.median(p.wall for p in result["plain"])
+    plain_cpu = statistics.median(p.cpu for p in result["plain"])
+    serial, jobs = result["hunts"]["serial"], result["hunts"]["jobs"]
     return [
-        *head,
-        str(tests),
-        *(str(counts[k]) for k in ("clean", "leak", "inconclusive", "error", "skipped")),
-        f"{result['wall']:.1f}",
-        f"{per_test:.3f}",
-        f"{statistics.median(examined):.3f}" if examined else "-",
-        slowest(report),
-        *tail,
+        f"{lib.name} {lib.version}",
+        str(len(report["tests"])) if report else "-",
+        f"{plain_wall:.1f}",
+        f"{serial.wall:.1f}",
+        f"{jobs.wall:.1f}",
+        ratio(serial.wall, plain_wall),
+        ratio(jobs.wall, plain_wall),
+        f"{plain_cpu:.1f}",
+        f"{serial.cpu:.1f}",
+        f"{jobs.cpu:.1f}",
+        ratio(serial.cpu, plain_cpu),
+        ratio(jobs.cpu, plain_cpu),
+        f"{result['load']:.0f}",
     ]
 
 
-SUMMARY_HEADER = [
-    "library",
-    "version",
-    "tests",
-    "clean",
-    "leak",
-    "inconclusive",
-    "error",
-    "skipped",
-    "wall s",
-    "wall s/test (non-skipped)",
+def speed_header(jobs: int) -> list[str]:
+    return [
+        "suite",
+        "tests",
+        "plain s",
+        "hunt s",
+        f"hunt -j{jobs} s",
+        "hunt/plain",
+        f"-j{jobs}/plain",
+        "plain CPU s",
+        "hunt CPU s",
+        f"-j{jobs} CPU s",
+        "hunt/plain CPU",
+        f"-j{jobs}/plain CPU",
+        "load (1 min) after",
+    ]
+
+
+def verdicts(report: Result | None) -> str:
+    if report is None:
+        return "no report"
+    counts = report["summary"]
+    return ", ".join(
+        f"{counts[k]} {k}" for k in ("clean", "leak", "inconclusive", "error", "skipped") if counts[k]
+    )
+
+
+def same_verdicts(reports: dict[str, Result | None]) -> str:
+    serial, jobs = reports["serial"], reports["jobs"]
+    if serial is None or jobs is None:
+        return "-"
+    pairs = (
+        [(t["id"], t["verdict"]) for t in serial["tests"]],
+        [(t["id"], t["verdict"]) for t in jobs["tests"]],
+    )
+    return "yes" if pairs[0] == pairs[1] else "no"
+
+
+def verdict_row(result: Result) -> list[str]:
+    lib: Library = result["library"]
+    report = result["reports"]["serial"]
+    examined = [t["seconds"] for t in report["tests"] if t["verdict"] != "skipped"] if report else []
+    return [
+        f"{lib.name} {lib.version}",
+        verdicts(report),
+        same_verdicts(result["reports"]),
+        f"{statistics.median(examined):.3f}" if examined else "-",
+        slowest(report) if report else "-",
+        f"{result['hunts']['serial'].status} / {result['hunts']['jobs'].status}",
+    ]
+
+
+VERDICT_HEADER = [
+    "suite",
+    "verdicts (serial)",
+    "same with workers",
     "median s/test",
     "slowest test, s",
-    "plain unittest s",
     "exit",
 ]
 
@@ -323,14 +423,13 @@ def short(text: str, limit: int = 160) -> str:
 def flagged_rows(results: list[Result]) -> list[list[str]]:
     rows = []
     for result in results:
-        report = result["report"]
-        if not report:
-            continue
-        for test in report["tests"]:
-            if test["verdict"] in FLAGGED:
+        for label, report in result["reports"].items():
+            for test in report["tests"] if report else []:
+                if test["verdict"] not in FLAGGED:
+                    continue
                 rows.append(
                     [
-                        result["library"].name,
+                        f"{result['library'].name} ({label})",
                         test["id"],
                         test["verdict"],
                         f"{test['cycles']} (+{test['located_cycles']} located)",
@@ -374,8 +473,9 @@ def library_notes(results: list[Result]) -> list[str]:
         lib: Library = result["library"]
         excluded = "; ".join(f"{k} excluded ({v})" for k, v in lib.exclude.items())
         extra = "; ".join(x for x in (lib.note, excluded) if x)
-        if result["report"] is None:
-            extra += f"; leakharness wrote no report (exit {result['status']}): `{result['log_tail']}`"
+        if result["reports"]["serial"] is None:
+            status = result["hunts"]["serial"].status
+            extra += f"; leakharness wrote no report (exit {status}): `{result['log_tail']}`"
         notes.append(
             f"- {lib.name} {lib.version}: `{result['command']}`"
             f"{'; ' + extra if extra else ''}; plain unittest: {result['plain_last']}"
@@ -383,19 +483,26 @@ def library_notes(results: list[Result]) -> list[str]:
     return notes
 
 
-def render(results: list[Result], command: str) -> tuple[str, str]:
-    summary = [summary_row(r) for r in results]
+def render(results: list[Result], command: str, jobs: int) -> tuple[str, str]:
+    speed = [speed_row(r) for r in results]
+    verdict = [verdict_row(r) for r in results]
     flagged = flagged_rows(results)
     flagged_text = text_table(FLAGGED_HEADER, flagged) if flagged else "no test flagged"
     text = "\n\n".join(
-        [machine_line(command).replace("  \n", "\n"), text_table(SUMMARY_HEADER, summary), flagged_text]
+        [
+            machine_line(command).replace("  \n", "\n"),
+            text_table(speed_header(jobs), speed),
+            text_table(VERDICT_HEADER, verdict),
+            flagged_text,
+        ]
     )
     md = "\n\n".join(
         [
             "# leakharness hunt mode on published unittest suites",
             machine_line(command),
             "\n".join(library_notes(results)),
-            markdown_table(SUMMARY_HEADER, summary),
+            markdown_table(speed_header(jobs), speed),
+            markdown_table(VERDICT_HEADER, verdict),
             "Tests flagged leak, inconclusive or error:",
             markdown_table(FLAGGED_HEADER, flagged) if flagged else "none",
         ]
@@ -415,6 +522,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=",".join(LIBRARIES),
         help=f"comma-separated libraries (default: {','.join(LIBRARIES)})",
     )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=2,
+        metavar="N",
+        help="hunt each suite serially and with --jobs N (default 2)",
+    )
     parser.add_argument("--keep", metavar="DIR", help="keep sdists, sources, JSON reports and logs in DIR")
     return parser.parse_args(argv)
 
@@ -431,14 +545,16 @@ def main(argv: list[str] | None = None) -> int:
     with scratch("bench-suites-", args.keep) as work:
         for name in names:
             print(f"{name}: downloading, unpacking, hunting ...", flush=True)
-            result = examine_library(LIBRARIES[name], work)
+            result = examine_library(LIBRARIES[name], work, args.jobs)
+            hunts = result["hunts"]
             print(
-                f"  {len(result['report']['tests']) if result['report'] else '?'} tests in "
-                f"{result['wall']:.1f} s, exit {result['status']}",
+                f"  plain {[round(p.wall, 1) for p in result['plain']]} s, "
+                f"hunt {hunts['serial'].wall:.1f} s, "
+                f"--jobs {args.jobs} {hunts['jobs'].wall:.1f} s",
                 flush=True,
             )
             results.append(result)
-    publish(*render(results, command), args.markdown)
+    publish(*render(results, command, args.jobs), args.markdown)
     return 0
 
 
