@@ -127,7 +127,15 @@ def calls_code_under_test(function: F) -> F:
 
 
 def _runs_a_cycle(file: str, line: int) -> bool:
-    return any(line in lines for lines in _CALLERS.get(os.path.realpath(file), ()))
+    return any(line in lines for lines in _CALLERS.get(_real_path(file), ()))
+
+
+@functools.lru_cache(maxsize=256)
+def _real_path(file: str) -> str:
+    """``os.path.realpath``, once per file: it makes one ``lstat`` call per
+    path component, and locating an unclosed file's leak walked 369 stacks
+    (2,078 ``lstat`` calls: half the time of ``check`` on a loaded machine)."""
+    return os.path.realpath(file)
 
 
 class Site(NamedTuple):

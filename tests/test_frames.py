@@ -88,6 +88,19 @@ def test_a_cycle_that_is_library_code_falls_back_to_the_innermost_frame() -> Non
     assert stdlib is not None and stdlib.place == (STDLIB, 7)
 
 
+def test_the_cycle_runner_is_known_through_a_symlinked_path(tmp_path: Path) -> None:
+    link = tmp_path / "linked"
+    link.symlink_to(Path(leakharness.__file__).parent, target_is_directory=True)
+    runner = (
+        str(link / Path(_RUN.co_filename).relative_to(Path(leakharness.__file__).parent)),
+        CYCLE_RUNNER[1],
+    )
+    for _ in range(2):  # the second walk reads the resolved path remembered by the first
+        site = walk([(LIBRARY, 5), runner])
+        assert site is not None and site.place == (LIBRARY, 5)
+        assert walk([(LIBRARY, 5), (runner[0], _RUN.co_firstlineno - 5)]) is None
+
+
 def test_a_stack_without_the_harness_is_read_to_its_end() -> None:
     site = walk([(STDLIB, 5), (LIBRARY, 6), (PROJECT, 7), (STDLIB, 8)])
     assert site is not None and site.place == (PROJECT, 7)
