@@ -411,3 +411,36 @@ def test_a_pool_filling_for_thirty_cycles_is_not_a_leak_early() -> None:
     early = judge(series[: EARLY + 1], min_cycles=EARLY, leak_span=60, final=False)
     assert (early.verdict, early.settled) == (Verdict.LEAK, False)
     assert judge(series, min_cycles=EARLY, leak_span=60, final=False).verdict is Verdict.CLEAN
+
+
+# A hunted Markdown test fitted 12 or 16 cycles in its time budget; its native
+# heap, read every fifth cycle, rose in steps that shrank, its Python heap flat.
+MARKDOWN_NATIVE_HEAP = [
+    [8812000] * 5 + [8815520] * 5 + [8817296] * 5 + [8818272] * 2,  # 3 windows of 5, all grew
+    [6885744] * 5 + [6900112] * 5 + [6904192] * 3,  # 3 windows of 4, the last 2 grew
+]
+
+
+@pytest.mark.parametrize("series", MARKDOWN_NATIVE_HEAP)
+def test_growth_halving_in_a_run_cut_short_is_inconclusive_not_a_leak(series: list[int]) -> None:
+    judged = judge(series, allowed=128.0, min_cycles=10, leak_span=200, final=True, unit="bytes")
+    assert judged.verdict is Verdict.INCONCLUSIVE
+    assert "less each time" in judged.reason and "allow more time" in judged.reason
+
+
+@pytest.mark.parametrize("per_window", [[0, 4, 4], [0, 4, 3], [0, 5, 3], [0, 1, 1]])
+def test_late_growth_that_does_not_halve_stays_a_leak_in_a_short_run(per_window: list[int]) -> None:
+    judged = judge(cumulative(spread(per_window, 4)), min_cycles=10, leak_span=200, final=True)
+    assert judged.verdict is Verdict.LEAK
+
+
+@pytest.mark.parametrize("per_window", [[1, 1, 1], [5, 4, 5], [3, 2, 2], [6, 5, 4]])
+def test_leaks_whose_windows_do_not_halve_stay_leaks_in_a_short_run(per_window: list[int]) -> None:
+    judged = judge(cumulative(spread(per_window, 5)), min_cycles=EARLY, leak_span=200, final=True)
+    assert judged.verdict is Verdict.LEAK
+
+
+def test_a_leak_after_a_large_first_window_stays_a_leak_in_a_short_run() -> None:
+    """CPython's refleak shape [10, 1, 1]: the later windows do not shrink."""
+    judged = judge(cumulative(spread([10, 1, 1], 5)), min_cycles=EARLY, leak_span=200, final=True)
+    assert judged.verdict is Verdict.LEAK

@@ -125,6 +125,8 @@ def judge(
             if final:
                 return Judgement(Verdict.CLEAN, 0.0, total, reason)
             return Judgement(Verdict.INCONCLUSIVE, slope, total, reason, settled=False)
+        if final and cycles < FULL_CYCLES and _halving(windows):
+            return _fading(f"grew in all {span}", windows, slope, total, unit)
         settled = final or (cycles >= leak_span and not _declining(settled_part))
         return Judgement(Verdict.LEAK, slope, total, f"grew in all {span}", settled=settled)
     quiet_tail = _flat(tail, size, floor) and (final or cycles >= FULL_CYCLES)
@@ -133,7 +135,10 @@ def judge(
     if not final:
         return Judgement(Verdict.INCONCLUSIVE, slope, total, "still growing now and then", settled=False)
     if all(grew[1:]):
-        return Judgement(Verdict.LEAK, slope, total, f"grew in the last {len(windows) - 1} of {span}")
+        grown = f"grew in the last {len(windows) - 1} of {span}"
+        if cycles < FULL_CYCLES and _halving(windows[1:]):
+            return _fading(grown, windows[1:], slope, total, unit)
+        return Judgement(Verdict.LEAK, slope, total, grown)
     if total <= floor.over(cycles):
         return Judgement(
             Verdict.CLEAN, 0.0, total, f"no net growth over {cycles} cycles ({signed_amount(total, unit)})"
@@ -170,6 +175,23 @@ def _declining(windows: Sequence[float]) -> bool:
     it was emptied between cycles. Such a run goes on to ``max_cycles``."""
     third = max(1, len(windows) // 3)
     return 2 * sum(windows[-third:]) < sum(windows[:third])
+
+
+def _halving(windows: Sequence[float]) -> bool:
+    """Each window grew less than the one before, the last by at most half the
+    first: how a fill that saturates looks in a run cut short (a hunted
+    Markdown test that fits 12 to 16 cycles in its time budget grew the native
+    heap by 3,520, 1,776 and 976 bytes in three windows, or by 14,368 and
+    4,080 in two, its Python heap flat), while a leak's windows stay alike
+    ([1, 1, 1] for one object every fifth cycle)."""
+    shrinking = all(later < earlier for earlier, later in pairwise(windows))
+    return len(windows) >= 2 and shrinking and 2 * windows[-1] <= windows[0]
+
+
+def _fading(grown: str, windows: Sequence[float], slope: float, total: float, unit: str) -> Judgement:
+    steps = ", ".join(signed_amount(w, unit) for w in windows)
+    reason = f"{grown}, but less each time ({steps}): a fill settling or a leak; allow more time"
+    return Judgement(Verdict.INCONCLUSIVE, slope, total, reason)
 
 
 @dataclass(frozen=True)
