@@ -544,11 +544,19 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def leakharness_defaults() -> str:
+    from leakharness.config import Settings
+
+    defaults = Settings()
+    names = ("warmup", "min_cycles", "max_cycles", "time_budget")
+    return ", ".join(f"{name} {getattr(defaults, name):g}" for name in names) + " s"
+
+
 def settings_lines(found: dict[str, str]) -> list[str]:
     return [
         f"- versions: {', '.join(f'{k} {v}' for k, v in found.items())}.",
         "- leakharness: `leakharness.check(cycle)`, default settings "
-        "(warmup 5, min_cycles 60, max_cycles 400, time_budget 20 s, all resources).",
+        f"({leakharness_defaults()}, all resources).",
         "- psleak: `MemoryLeakTestCase.execute(cycle)` with its defaults (warmup_times 10, "
         "times 200, retries 10 growing x1.5, tolerance 0, all checkers), run with "
         "`PYTHONMALLOC=malloc PYTHONUNBUFFERED=1` as psleak requires.",

@@ -41,7 +41,7 @@ def cumulative(stats: pstats.Stats, ending: str, name: str) -> float:
     return sum(v[3] for (file, _, func), v in table.items() if func == name and file.endswith(ending))
 
 
-def profile(targets: list[str]) -> tuple[pstats.Stats, collections.Counter[str]]:
+def profile(targets: list[str]) -> tuple[pstats.Stats, collections.Counter[str], list[str]]:
     from leakharness.config import Settings
     from leakharness.integrations.hunt import hunt
     from leakharness.integrations.targets import load_tests
@@ -51,7 +51,12 @@ def profile(targets: list[str]) -> tuple[pstats.Stats, collections.Counter[str]]
     profiler = cProfile.Profile(clock)
     report = profiler.runcall(hunt, tests, Settings())
     verdicts = collections.Counter(str(t.verdict.value) for t in report.tests)
-    return pstats.Stats(profiler), verdicts
+    flagged = [
+        f"{t.id}: {t.verdict.value}, {t.cycles} cycles, {t.reason}"
+        for t in report.tests
+        if t.verdict.value in ("leak", "inconclusive", "error")
+    ]
+    return pstats.Stats(profiler), verdicts, flagged
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,11 +66,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stats", metavar="OUT", help="also write the raw profile to OUT")
     args = parser.parse_args(argv)
     sys.path[:0] = [*args.path, "."]
-    stats, verdicts = profile(args.targets)
+    stats, verdicts, flagged = profile(args.targets)
     if args.stats:
         stats.dump_stats(args.stats)
     whole = cumulative(stats, *PARTS[0][1:]) or 1.0
     print(f"verdicts: {dict(verdicts)}")
+    for line in flagged:
+        print(f"  {line[:200]}")
     for label, ending, name in PARTS:
         seconds = cumulative(stats, ending, name)
         print(f"{label:48s} {seconds:8.2f} s CPU {100 * seconds / whole:5.1f} %")
