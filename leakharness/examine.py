@@ -86,7 +86,7 @@ def _examine(cycle: LoopCycle, settings: Settings, test_id: str, tick: Tick | No
         lines=_trim(run.native_lines, location, settings) if shown else (),
         types=location.types[: settings.top_lines] if shown and location else (),
         located_cycles=location.cycles if location else 0,
-        reason=_summary(results) + (_native_note(native, traced) if native else ""),
+        reason=summary(results) + (_native_note(native, traced) if native else ""),
         notes=run.notes,
         classification=classify(
             leaks, native=native is not None, sockets=diagnosis.sockets, traced_bytes=traced
@@ -216,13 +216,15 @@ def _native_note(grown: tuple[Resource, float], traced: float) -> str:
     )
 
 
-def _summary(results: tuple[ResourceResult, ...]) -> str:
+def summary(results: tuple[ResourceResult, ...], whose: str = "", per: str = "cycle") -> str:
+    """One line on what leaked, else what is unsure; ``whose`` names what was
+    examined (``"the server"``), ``per`` the unit of repetition."""
     leaks = [r for r in results if r.verdict is Verdict.LEAK]
     if leaks:
-        return "leaks " + ", ".join(
-            f"{r.resource.label} {signed_amount(r.growth_per_cycle, r.resource.unit)}/cycle" for r in leaks
+        return f"{whose} leaks ".lstrip() + ", ".join(
+            f"{r.resource.label} {signed_amount(r.growth_per_cycle, r.resource.unit)}/{per}" for r in leaks
         )
     unsure = [r for r in results if r.verdict is Verdict.INCONCLUSIVE]
     if unsure:
         return "inconclusive: " + "; ".join(f"{r.resource.label}: {r.reason}" for r in unsure)
-    return "no resource grew"
+    return f"no resource of {whose} grew" if whose else "no resource grew"

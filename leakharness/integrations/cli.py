@@ -23,13 +23,12 @@ from leakharness.integrations.hunt import hunt
 from leakharness.integrations.parallel import hunt_in_workers, parse_shard, shard
 from leakharness.integrations.targets import load_tests
 from leakharness.integrations.terminal import Hunter, print_all, run, run_console
+from leakharness.integrations.usage import EXIT_USAGE, Parser
 from leakharness.report.console import Detail, bars_for, render_report
 from leakharness.report.graphs import check_folder, write_graphs
 from leakharness.report.html import write_html
 from leakharness.report.json_report import check_writable, write_json
 from leakharness.report.model import Report
-
-EXIT_USAGE = 2
 
 DESCRIPTION = """\
 Repeat unittest tests as cycles and report what they leak.
@@ -57,14 +56,12 @@ regressed leak, or an error), 2 usage error.
 """
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:  # one line, exit 2
-        self.exit(EXIT_USAGE, f"leakharness: error: {message}\n(see leakharness --help)\n")
+DEFAULT = Settings()
 
 
 def build_parser() -> argparse.ArgumentParser:
 
-    parser = _Parser(
+    parser = Parser(
         prog="leakharness",
         description=DESCRIPTION,
         epilog=EPILOG,
@@ -74,18 +71,33 @@ def build_parser() -> argparse.ArgumentParser:
         "targets", nargs="*", default=["."], metavar="TARGET", help="what to run (default: discover in .)"
     )
     run = parser.add_argument_group("cycles")
-    run.add_argument("-n", "--cycles", type=int, metavar="N", help="most cycles per test (default 400)")
     run.add_argument(
-        "--min-cycles", type=int, metavar="N", help="fewest cycles before a verdict (default 60)"
+        "-n", "--cycles", type=int, metavar="N", help=f"most cycles per test (default {DEFAULT.max_cycles})"
     )
     run.add_argument(
-        "-w", "--warmup", type=int, metavar="N", help="untimed cycles before measuring (default 2)"
+        "--min-cycles",
+        type=int,
+        metavar="N",
+        help=f"fewest cycles before a verdict (default {DEFAULT.min_cycles})",
     )
     run.add_argument(
-        "--time-budget", type=float, metavar="S", help="seconds of detection per test (default 20)"
+        "-w",
+        "--warmup",
+        type=int,
+        metavar="N",
+        help=f"untimed cycles before measuring (default {DEFAULT.warmup})",
     )
     run.add_argument(
-        "--locate-cycles", type=int, metavar="N", help="traced cycles to locate a leak (default 12)"
+        "--time-budget",
+        type=float,
+        metavar="S",
+        help=f"seconds of detection per test (default {DEFAULT.time_budget:g})",
+    )
+    run.add_argument(
+        "--locate-cycles",
+        type=int,
+        metavar="N",
+        help=f"traced cycles to locate a leak (default {DEFAULT.locate_cycles})",
     )
     run.add_argument("--resources", metavar="LIST", help="comma-separated resources to watch (default all)")
     run.add_argument(
@@ -128,8 +140,15 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument(
         "--graph", type=Path, metavar="DIR", help="draw what holds each leak as DIR/TEST.png (needs graphviz)"
     )
-    out.add_argument("--lines", type=int, metavar="N", help="top allocating lines shown (default 10)")
-    out.add_argument("--depth", type=int, metavar="N", help="traceback frames per line (default 5)")
+    out.add_argument(
+        "--lines", type=int, metavar="N", help=f"top allocating lines shown (default {DEFAULT.top_lines})"
+    )
+    out.add_argument(
+        "--depth",
+        type=int,
+        metavar="N",
+        help=f"traceback frames per line (default {DEFAULT.traceback_depth})",
+    )
     out.add_argument(
         "-q", "--quiet", action="store_true", help="one line a test: verdict, growth, top line, holder"
     )

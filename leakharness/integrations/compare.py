@@ -9,16 +9,16 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 
 from leakharness.errors import LeakHarnessError
+from leakharness.integrations.usage import EXIT_USAGE, Parser
 from leakharness.report.comparison import REGRESSION_MARGIN, RunLeaks, compare
 from leakharness.report.comparison_view import comparison_lines
 from leakharness.report.json_report import check_writable, write_text
 
-EXIT_CLEAN, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_CLEAN, EXIT_FAILED = 0, 1
 
 DESCRIPTION = f"""\
 Compare two JSON reports (leakharness --json, or the pytest plugin's) per test
@@ -28,13 +28,8 @@ regressed (growth per cycle up by more than {REGRESSION_MARGIN:.0%}), not measur
 """
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:
-        self.exit(EXIT_USAGE, f"leakharness compare: error: {message}\n(see leakharness compare --help)\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = Parser(
         prog="leakharness compare",
         description=DESCRIPTION,
         epilog="exit status: 0 nothing new or regressed, 1 a new or regressed leak, 2 usage error.",

@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from leakharness.config import Settings
 from leakharness.errors import LeakHarnessError
 from leakharness.integrations.terminal import print_all, run_console
+from leakharness.integrations.usage import EXIT_USAGE, Parser
 from leakharness.integrations.watch_load import Address, CommandLoad, HttpLoad
 from leakharness.integrations.watch_process import WATCHED, ProcessTree
 from leakharness.integrations.watch_run import Load, watch_rounds
@@ -28,7 +29,7 @@ from leakharness.report.html import write_html
 from leakharness.report.json_report import check_writable, write_json
 from leakharness.report.model import Report, TestReport
 
-EXIT_CLEAN, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_CLEAN, EXIT_FAILED = 0, 1
 
 DESCRIPTION = """\
 Load a server in rounds and watch its process from outside.
@@ -51,13 +52,8 @@ exit status: 0 nothing leaked, 1 a leak or an error, 2 usage error.
 """
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:  # one line, exit 2
-        self.exit(EXIT_USAGE, f"leakharness watch: error: {message}\n(see leakharness watch --help)\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = Parser(
         prog="leakharness watch",
         usage="leakharness watch (--pid PID | --start CMD) (--url URL [options] | [options] -- CMD ...)",
         description=DESCRIPTION,

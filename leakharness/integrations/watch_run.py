@@ -16,6 +16,7 @@ from typing import Protocol
 
 from leakharness.config import Settings
 from leakharness.errors import LeakHarnessError
+from leakharness.examine import summary
 from leakharness.integrations.watch_process import ProcessTree, TreeProbe
 from leakharness.judge.classify import classify
 from leakharness.judge.tolerance import Tolerated
@@ -24,7 +25,6 @@ from leakharness.measure.detect import judge_all
 from leakharness.measure.samples import Samples
 from leakharness.report.model import ResourceResult, TestReport
 from leakharness.resources import Resource
-from leakharness.units import signed_amount
 
 NO_LINES = (
     "no lines to locate in another process: send the same requests to the app in-process "
@@ -100,7 +100,7 @@ def watch_rounds(
         cycles=samples.count - 1,
         seconds=perf_counter() - started,
         resources=results,
-        reason=_summary(results) + (f"; {NO_LINES}" if leaks else ""),
+        reason=summary(results, "the server", "round") + (f"; {NO_LINES}" if leaks else ""),
         notes=notes if leaks else (*notes, NO_LINES),
         classification=classify(leaks, sockets=any(r.resource is Resource.CONNECTIONS for r in leaks)),
     )
@@ -127,15 +127,3 @@ def _result(resource: Resource, tolerated: Tolerated, samples: Samples) -> Resou
         series=tuple(samples.series(resource)),
         warning=tolerated.warning,
     )
-
-
-def _summary(results: tuple[ResourceResult, ...]) -> str:
-    leaks = [r for r in results if r.verdict is Verdict.LEAK]
-    if leaks:
-        return "the server leaks " + ", ".join(
-            f"{r.resource.label} {signed_amount(r.growth_per_cycle, r.resource.unit)}/round" for r in leaks
-        )
-    unsure = [r for r in results if r.verdict is Verdict.INCONCLUSIVE]
-    if unsure:
-        return "inconclusive: " + "; ".join(f"{r.resource.label}: {r.reason}" for r in unsure)
-    return "no resource of the server grew"

@@ -4,14 +4,18 @@ the line-by-line memory profile."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import TypeVar
 
 from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from leakharness.diagnose.diagnosis import Diagnosis
+from leakharness.diagnose.diagnosis import Diagnosis, Group
+from leakharness.diagnose.findings import Reportable
 from leakharness.frames import Frame, display_path
+
+T = TypeVar("T", bound=Reportable)
 
 
 def inside_text(inside: Frame | None) -> Text:
@@ -55,17 +59,25 @@ def diagnosis_parts(diagnosis: Diagnosis) -> Iterator[RenderableType]:
             yield part
 
 
-def _threads_table(diagnosis: Diagnosis) -> Table:
-    table = _table("count", "leaked thread", "target", "started at")
-    for threads in diagnosis.threads:
-        thread = threads.example
-        table.add_row(
-            Text(str(threads.count)),
-            Text(thread.name),
-            Text(thread.target or "-"),
-            _origin_text(thread.start_stack, thread.inside),
-        )
+def _origins_table(
+    columns: tuple[str, str, str],
+    groups: Sequence[Group[T]],
+    cells: Callable[[T], tuple[str, str, Sequence[Frame], Frame | None]],
+) -> Table:
+    """A count, two columns of text and an origin per group of alike leaked things."""
+    table = _table("count", *columns)
+    for each in groups:
+        name, what, frames, inside = cells(each.example)
+        table.add_row(Text(str(each.count)), Text(name), Text(what), _origin_text(frames, inside))
     return table
+
+
+def _threads_table(diagnosis: Diagnosis) -> Table:
+    return _origins_table(
+        ("leaked thread", "target", "started at"),
+        diagnosis.threads,
+        lambda thread: (thread.name, thread.target or "-", thread.start_stack, thread.inside),
+    )
 
 
 def _tasks_table(diagnosis: Diagnosis) -> Table:
@@ -83,29 +95,19 @@ def _tasks_table(diagnosis: Diagnosis) -> Table:
 
 
 def _unclosed_table(diagnosis: Diagnosis) -> Table:
-    table = _table("count", "left unclosed", "warning", "created at")
-    for group in diagnosis.unclosed:
-        unclosed = group.example
-        table.add_row(
-            Text(str(group.count)),
-            Text(unclosed.kind),
-            Text(unclosed.message),
-            _origin_text(unclosed.created, unclosed.inside),
-        )
-    return table
+    return _origins_table(
+        ("left unclosed", "warning", "created at"),
+        diagnosis.unclosed,
+        lambda unclosed: (unclosed.kind, unclosed.message, unclosed.created, unclosed.inside),
+    )
 
 
 def _fds_table(diagnosis: Diagnosis) -> Table:
-    table = _table("count", "leaked fd", "what", "opened at")
-    for fds in diagnosis.fds:
-        fd = fds.example
-        table.add_row(
-            Text(str(fds.count)),
-            Text(fd.kind.value),
-            Text(fd.description),
-            _origin_text(fd.created, fd.inside),
-        )
-    return table
+    return _origins_table(
+        ("leaked fd", "what", "opened at"),
+        diagnosis.fds,
+        lambda fd: (fd.kind.value, fd.description, fd.created, fd.inside),
+    )
 
 
 def _children_table(diagnosis: Diagnosis) -> Table:
