@@ -8,7 +8,8 @@ from itertools import count
 import pytest
 
 from leakharness.config import Settings
-from leakharness.judge.verdict import Verdict
+from leakharness.judge.tolerance import Tolerated, tolerate
+from leakharness.judge.verdict import Verdict, judge
 from leakharness.measure import detect as runner
 from leakharness.measure.detect import detect
 from leakharness.measure.session import Session
@@ -108,3 +109,40 @@ def test_a_slow_warm_up_is_cut_short_and_counted(monkeypatch: pytest.MonkeyPatch
 )
 def test_judging_is_due_at_min_cycles_then_at_every_tenth_cycle(min_cycles: int, due: list[int]) -> None:
     assert [c for c in range(61) if runner._judging_due(c, min_cycles)] == due
+
+
+# A threaded more-itertools test fitted 10 cycles in its time budget; its RSS,
+# read every third cycle, moved by megabytes each reading.
+THREADED_RSS = [85901312] * 3 + [81465344] * 3 + [83255296] * 3 + [88514560] * 2
+
+
+def _judged(series: list[int], resource: Resource) -> dict[Resource, Tolerated]:
+    settings = Settings()
+    judgement = judge(
+        series,
+        allowed=resource.floor,
+        band=resource.band,
+        min_cycles=runner.MIN_CYCLES_WHEN_OUT_OF_TIME,
+        leak_span=resource.leak_span,
+        unit=resource.unit,
+    )
+    return {resource: tolerate(judgement, series, resource.unit, settings.tolerance(resource))}
+
+
+def test_a_leak_from_too_few_readings_of_a_strided_probe_is_inconclusive() -> None:
+    judged = _judged(THREADED_RSS, Resource.RSS)
+    assert judged[Resource.RSS].judgement.verdict is Verdict.LEAK  # what the series alone says
+    out = runner.leaks_need_readings(judged, {Resource.RSS: 3}, len(THREADED_RSS) - 1, 10)
+    judgement = out[Resource.RSS].judgement
+    assert judgement.verdict is Verdict.INCONCLUSIVE
+    assert "only 3 readings" in judgement.reason and "allow more time" in judgement.reason
+
+
+def test_a_leak_read_at_every_cycle_or_often_enough_stays_a_leak() -> None:
+    series = list(range(0, 12 * 4096 * 8, 4096 * 8))  # 8 pages a cycle, 11 cycles
+    judged = _judged(series, Resource.RSS)
+    out = runner.leaks_need_readings(judged, {Resource.RSS: 1}, len(series) - 1, 10)
+    assert out[Resource.RSS].judgement.verdict is Verdict.LEAK
+    clean = _judged([5] * 12, Resource.HEAP)
+    out = runner.leaks_need_readings(clean, {Resource.HEAP: 5}, 11, 10)
+    assert out[Resource.HEAP].judgement.verdict is Verdict.CLEAN

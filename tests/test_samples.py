@@ -148,3 +148,13 @@ def test_storage_grows_past_the_preallocated_rows(monkeypatch: pytest.MonkeyPatc
         samples.record()
     assert samples.count == 11
     assert samples.series(Resource.HEAP) == list(range(11))
+
+
+def test_a_dear_probe_is_read_every_few_rows_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(samples_module, "stride_for", lambda seconds: 3)
+    samples = Samples([ListProbe(Resource.RSS, range(100))], capacity=8)
+    samples.calibrate()  # reads 0
+    for _ in range(7):
+        samples.record()
+    assert samples.stride(Resource.RSS) == 3
+    assert samples.series(Resource.RSS) == [1, 1, 1, 2, 2, 2, 3]

@@ -71,6 +71,10 @@ class Samples:
     def resources(self) -> tuple[Resource, ...]:
         return tuple(p.resource for p in self.probes)
 
+    def stride(self, resource: Resource) -> int:
+        """``resource`` is read every this many rows."""
+        return next(stride for probe, _, stride in self._reads if probe.resource is resource)
+
     def series(self, resource: Resource) -> list[int]:
         """The recorded values of ``resource``, baseline first."""
         for probe, column in self._pairs:
