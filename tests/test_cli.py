@@ -138,7 +138,7 @@ def test_quiet_prints_one_line_per_test(tmp_path: Path) -> None:
         (["no_such_module_here"], "cannot import target 'no_such_module_here'"),
         (["missing/file.py"], "no such file"),
         (["tests.cases.cases_kinds.Kinds.test_nope"], "has no attribute 'test_nope'"),
-        (["--cycles", "0", "tests/cases/cases_kinds.py"], "must be >= 1 (got 0)"),
+        (["--cycles", "0", "tests/cases/cases_kinds.py"], "--cycles must be >= 1 (got 0)"),
         (["--warmup", "-1", "tests/cases/cases_kinds.py"], "warmup must be >= 0 (got -1)"),
         (["--tolerance", "rss", "tests/cases/cases_kinds.py"], "--tolerance must look like RES=NUMBER"),
         (["--resources", "disk", "tests/cases/cases_kinds.py"], "unknown resource 'disk'"),

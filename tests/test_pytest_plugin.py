@@ -390,6 +390,12 @@ def test_a_bad_json_path_is_a_usage_error(pytester: pytest.Pytester) -> None:
     result.stderr.fnmatch_lines(["*leakharness: --leaks-json *: folder * does not exist*"])
 
 
+def test_zero_cycles_is_a_usage_error_naming_the_option(pytester: pytest.Pytester) -> None:
+    result = run(pytester, "--leaks", "--leaks-cycles", "0")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*leakharness: --leaks-cycles must be >= 1 (got 0)*"])
+
+
 def test_without_the_option_nothing_is_examined(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("KEPT = []\n\ndef test_hoards():\n    KEPT.append(bytearray(4096))\n")
     result = run(pytester)
@@ -495,3 +501,24 @@ def test_the_entry_point_is_declared() -> None:
     parser.read(ROOT / "setup.cfg")
     declared = parser["options.entry_points"]["pytest11"].split("=")
     assert [part.strip() for part in declared] == ["leakharness", "leakharness.integrations.pytest_plugin"]
+
+
+def test_a_leak_report_fits_a_narrow_terminal_with_no_trailing_spaces(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "72")
+    pytester.makepyfile(
+        """
+        KEPT = []
+
+        def test_hoards():
+            KEPT.append(bytearray(4096))
+        """
+    )
+    out = run(pytester, "--leaks", *FAST).outlines
+    failure = out[out.index(next(o for o in out if "= FAILURES =" in o)) :]
+    report = failure[failure.index(next(o for o in failure if o.startswith("LEAK"))) :]
+    report = report[: report.index(next(o for o in report if "short test summary info" in o))]
+    assert "= leakharness =" in "\n".join(report)  # the failure, then the summary section
+    assert [line for line in report if len(line) > 72] == []
+    assert [line for line in report if line != line.rstrip()] == []

@@ -178,6 +178,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
     ):
         if getattr(args, option) is not None:
             changes[name] = getattr(args, option)
+    if args.cycles is not None and args.cycles < 1:  # else reported as min_cycles, lowered to it below
+        raise LeakHarnessError(f"--cycles must be >= 1 (got {args.cycles})")
     if args.cycles is not None and args.min_cycles is None and args.cycles < settings.min_cycles:
         changes["min_cycles"] = args.cycles
     if args.resources is not None:

@@ -24,7 +24,13 @@ import pytest
 from leakharness.config import Settings, find_pyproject
 from leakharness.errors import LeakHarnessError
 from leakharness.integrations.pytest_results import SHOWN, Finding, Results, finding_of, take
-from leakharness.integrations.pytest_runs import CONTEXT, examine_item, run_as_written, runs_as_written
+from leakharness.integrations.pytest_runs import (
+    CONTEXT,
+    examine_item,
+    run_as_written,
+    runs_as_written,
+    terminal_writer,
+)
 
 if TYPE_CHECKING:
     from leakharness.report.model import TestReport
@@ -98,7 +104,7 @@ class _Run:
             terminalreporter.write_line(f"leak report written to {self.json}")
 
     def finding(self, test: TestReport) -> Finding:
-        writer = None if self.worker else _writer(self.config)
+        writer = None if self.worker else terminal_writer(self.config)
         width = writer.fullwidth if writer else 100
         return finding_of(test, width=width, color=bool(writer and writer.hasmarkup))
 
@@ -114,6 +120,8 @@ def _base_settings(config: pytest.Config) -> Settings:
     changes: dict[str, Any] = {}
     cycles = config.getoption("leaks_cycles")
     if cycles is not None:
+        if cycles < 1:  # else reported as min_cycles, lowered to it below
+            raise LeakHarnessError(f"--leaks-cycles must be >= 1 (got {cycles})")
         changes["max_cycles"] = cycles
         if cycles < settings.min_cycles:
             changes["min_cycles"] = cycles
@@ -121,12 +129,6 @@ def _base_settings(config: pytest.Config) -> Settings:
     if budget is not None:
         changes["time_budget"] = budget
     return settings.replace(**changes)
-
-
-def _writer(config: pytest.Config) -> Any:
-    if config.pluginmanager.get_plugin("terminalreporter") is None:
-        return None
-    return config.get_terminal_writer()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

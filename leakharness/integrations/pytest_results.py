@@ -46,6 +46,8 @@ def finding_of(test: Any, width: int = 100, color: bool = False) -> Finding:
 def render(test: Any, width: int, color: bool) -> str:
     from rich.console import Console
 
+    from leakharness.report.console import strip_trailing
+
     buffer = io.StringIO()
     console = Console(
         file=buffer,
@@ -55,7 +57,7 @@ def render(test: Any, width: int, color: bool) -> str:
         color_system="standard" if color else None,
     )
     console.print(test)
-    return buffer.getvalue()
+    return strip_trailing(buffer.getvalue())
 
 
 def quiet_line(test: Any) -> str:

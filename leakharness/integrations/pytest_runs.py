@@ -79,7 +79,7 @@ def examine_item(item: pytest.Item, nextitem: pytest.Item | None, settings: Sett
         test = _report(item, Verdict.ERROR, "leakharness could not examine this test", error=error)
         call.outcome, call.longrepr = "failed", f"leakharness could not examine this test:\n\n{error}"
     if test.verdict is Verdict.LEAK:
-        call.outcome, call.longrepr = "failed", leak_text(test)
+        call.outcome, call.longrepr = "failed", leak_text(test, report_width(item.config))
     _log(item, call)
     _finish(item, nextitem, [render(test)], own_failure)
 
@@ -123,12 +123,25 @@ def own_outcome(item: pytest.Item, report: Any) -> TestReport:
     return _report(item, Verdict.ERROR, reason, error=report.longreprtext)
 
 
-def leak_text(test: TestReport) -> str:
-    """LeakError's text for ``test``: its reason, then its report."""
+def leak_text(test: TestReport, width: int) -> str:
+    """LeakError's text for ``test``: its reason, then its report ``width`` wide."""
     from leakharness.errors import LeakError
     from leakharness.report.console import to_text
 
-    return str(LeakError(f"{test.reason}\n\n{to_text(test)}", test))
+    return str(LeakError(f"{test.reason}\n\n{to_text(test, width)}", test))
+
+
+def terminal_writer(config: pytest.Config) -> Any:
+    """pytest's terminal writer, or None when nothing reports to a terminal."""
+    if config.pluginmanager.get_plugin("terminalreporter") is None:
+        return None
+    return config.get_terminal_writer()
+
+
+def report_width(config: pytest.Config) -> int:
+    """The terminal's width (pytest reads ``COLUMNS``), else 100."""
+    writer = terminal_writer(config)
+    return int(writer.fullwidth) if writer else 100
 
 
 def _report(item: pytest.Item, verdict: Verdict, reason: str, error: str | None = None) -> TestReport:
