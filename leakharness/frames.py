@@ -180,10 +180,7 @@ def walk(places: Iterable[tuple[str, int]]) -> Site | None:
         if kind is Origin.HARNESS:
             if Origin.PROJECT not in kinds and not _runs_a_cycle(file, line):
                 return None
-            if any(k is not Origin.STDLIB for k in kinds):  # unittest's own frames, next to the harness
-                while kinds[-1] is Origin.STDLIB:
-                    kinds.pop()
-                    seen.pop()
+            _trim_the_runner(seen, kinds)
             break
         seen.append((file, line))
         kinds.append(kind)
@@ -191,6 +188,22 @@ def walk(places: Iterable[tuple[str, int]]) -> Site | None:
         return None
     charged = kinds.index(Origin.PROJECT) if Origin.PROJECT in kinds else 0
     return Site(tuple(seen), charged)
+
+
+def _trim_the_runner(seen: list[tuple[str, int]], kinds: list[Origin]) -> None:
+    """Drop the frames next to the harness that only run the test: those
+    outward of the outermost project frame (unittest's, or pytest's and
+    pluggy's: four library frames under every pytest test), else the
+    standard library's next to a library cycle."""
+    if Origin.PROJECT in kinds:
+        kept = {Origin.PROJECT}
+    elif any(k is not Origin.STDLIB for k in kinds):
+        kept = {Origin.PROJECT, Origin.LIBRARY}
+    else:
+        return
+    while kinds[-1] not in kept:
+        kinds.pop()
+        seen.pop()
 
 
 def traceback_site(traceback: tracemalloc.Traceback) -> Site | None:

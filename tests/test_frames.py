@@ -73,6 +73,12 @@ def test_unittest_frames_next_to_the_harness_are_trimmed() -> None:
     assert site is not None and [frame.line for frame in site.stack()] == [20]
 
 
+def test_pytest_frames_next_to_the_harness_are_trimmed() -> None:
+    site = walk([(LIBRARY, 5), (PROJECT, 20), (PROJECT, 30), (LIBRARY, 187), (LIBRARY, 147), CYCLE_RUNNER])
+    assert site is not None and [frame.line for frame in site.stack()] == [20, 30]
+    assert site.inside() == Frame(LIBRARY, 5)
+
+
 def test_the_harness_own_work_is_dropped() -> None:
     assert walk([(HARNESS, 1), (PROJECT, 2)]) is None
     assert walk([(STDLIB, 5), (HARNESS, 1)]) is None
