@@ -281,6 +281,13 @@ def test_bands_take_room_only_when_cycles_ran() -> None:
     assert points(banded)[0][0] > points(plain)[0][0] and points(banded)[-1][0] < points(plain)[-1][0]
 
 
+def test_a_charts_title_names_its_unit_once() -> None:
+    sizes = chart(result((5_452_595, 7_654_604)))
+    assert "<title>process memory (RSS) over 1 cycles: 5.2 MiB to 7.3 MiB (clean)</title>" in sizes
+    fds = chart(ResourceResult(Resource.FDS, Verdict.CLEAN, 0.0, 0.0, "", (8, 8)))
+    assert ": 8 to 8 fds (clean)</title>" in fds
+
+
 def test_a_chart_without_readings_says_so() -> None:
     svg = chart(ResourceResult(Resource.FDS, Verdict.CLEAN, 0.0, 0.0, "", ()))
     assert "no readings" in svg and "polyline" not in svg

@@ -60,7 +60,8 @@ def _plot_height() -> float:
 
 def _title(result: ResourceResult, warmup: int, located: int) -> str:
     series, unit = result.series, result.resource.unit
-    span = f": {amount(series[0], unit)} to {amount(series[-1], unit)} {unit}" if series else ""
+    named = "" if unit == "bytes" else f" {unit}"  # a size names its own unit: 4.6 MiB
+    span = f": {amount(series[0], unit)} to {amount(series[-1], unit)}{named}" if series else ""
     extra = "".join(
         f", {text}" for n, text in ((warmup, f"{warmup} warm-up"), (located, f"{located} traced")) if n
     )
