@@ -48,7 +48,8 @@ leakharness watch loads a running server and judges its process from outside
 EPILOG = """\
 resources: heap (Python allocated blocks, confirmed with tracemalloc), objects
 (gc-tracked), rss (process memory), native_heap (C allocator, glibc), fds,
-threads, native_threads, children (child processes, Linux), garbage.
+threads, native_threads, children (child processes, Linux), garbage,
+tasks (asyncio tasks), unclosed (ResourceWarning).
 Defaults come from [tool.leakharness] in the nearest pyproject.toml.
 
 exit status: 0 nothing leaked, 1 a leak or an error (with --baseline: a new or
