@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from leakharness import TestReport, Verdict
+from leakharness import Resource, ResourceResult, TestReport, Verdict
 from leakharness.integrations.pytest_results import PROPERTY, Results, attach, finding_of, quiet_line, take
 
 
@@ -62,3 +62,13 @@ def test_the_rendered_text_is_the_console_report() -> None:
     text = finding_of(report("t.py::a", Verdict.INCONCLUSIVE, "only 3 cycles ran"), width=80).text
     assert text.startswith("INCONCLUSIVE  t.py::a  60 cycles")
     assert "only 3 cycles ran" in text
+
+
+def test_no_rendered_line_ends_in_spaces() -> None:
+    fds = ResourceResult(
+        Resource.FDS, Verdict.LEAK, 1.0, 60.0, "grew in all 6 windows of 10 cycles", tuple(range(61))
+    )
+    test = TestReport("t.py::a", Verdict.LEAK, cycles=60, resources=(fds,), reason="leaks file descriptors")
+    text = finding_of(test, width=100).text
+    assert "file descriptors" in text
+    assert [line for line in text.splitlines() if line != line.rstrip()] == []
