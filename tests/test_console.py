@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import linecache
 from pathlib import Path
 
@@ -181,6 +182,19 @@ def test_report_ends_with_summary(source: Path) -> None:
     report = Report((leak_report(source), clean_report()), seconds=2.0)
     lines = [line.strip() for line in render(report).splitlines() if line.strip()]
     assert lines[-1] == "2 tests: 1 leak, 1 clean in 2.0 s"
+
+
+def test_parts_are_parted_by_one_blank_line(source: Path) -> None:
+    from leakharness.diagnose.diagnosis import Diagnosis, Group
+    from leakharness.diagnose.fds import FdInfo, FdKind
+
+    fds = (Group(3, FdInfo(7, FdKind.FILE, "/tmp/kept.log", (Frame(str(source), 3),))),)
+    for test in (leak_report(source), leak_report(source, diagnosis=Diagnosis(fds=fds))):
+        lines = render(Report((test, clean_report()), seconds=2.0)).splitlines()
+        blank = [i for i, line in enumerate(lines) if not line.strip()]
+        assert all(b - a > 1 for a, b in itertools.pairwise(blank)), lines
+    below = lines[lines.index(next(line for line in lines if "allocated at" in line)) + 2 :]
+    assert not below[0].strip() and "leaked fd" in below[1]
 
 
 def test_str_is_plain_text(source: Path) -> None:

@@ -88,6 +88,7 @@ def traceback_text(line: Line) -> Text:
         if source:
             text.append(f"  {source}")
         text.append("\n")
+    text.rstrip()  # the parts below keep one blank line above them, as the lines table does
     return text
 
 
@@ -138,9 +139,9 @@ def render_test(
         yield Padding(lines_table(test.lines), (1, 0, 0, 2))
         yield Padding(traceback_text(test.lines[0]), (0, 0, 0, 4))
     if full and test.types:
-        yield Padding(types_table(test), (0, 0, 0, 2))
+        yield Padding(types_table(test), (1, 0, 0, 2))
     for part in diagnosis_parts(test.diagnosis):
-        yield Padding(part, (0, 0, 0, 2))
+        yield Padding(part, (1, 0, 0, 2))
     if detail is Detail.VERBOSE:
         for note in (*test.notes, *test.diagnosis.notes):
             yield Padding(Text(f"note: {note}", style="dim"), (0, 0, 0, 2))
