@@ -87,3 +87,32 @@ def test_the_re_cache_and_registered_caches_are_emptied() -> None:
 def test_register_cache_needs_a_callable() -> None:
     with pytest.raises(TypeError, match="register_cache needs a callable"):
         register_cache(42)  # type: ignore[arg-type]
+
+
+def _cached(text: str) -> bool:
+    return any(text in str(key) for key in re._cache)  # type: ignore[attr-defined]
+
+
+def test_after_warm_up_the_re_cache_is_put_back_as_the_first_cycle_left_it() -> None:
+    clearer = CacheClearer()
+    clearer.adopt_filling_caches()  # warm-up is over
+    steady = re.compile("leakharness-steady-[0-9]+")  # the first measured cycle compiles it
+    clearer()
+    for index in range(3):  # each later cycle uses it again and compiles a new one
+        assert re.compile("leakharness-steady-[0-9]+") is steady  # compiled once, not every cycle
+        re.compile(f"leakharness-new-{index}")
+        clearer()
+        assert _cached("leakharness-steady-") and not _cached("leakharness-new-")
+
+
+def test_a_new_pattern_every_cycle_is_clean_and_a_kept_one_a_leak() -> None:
+    from leakharness import check
+
+    numbers = iter(range(10**6))
+    kept: list[re.Pattern[str]] = []
+    assert (
+        check(lambda: re.match(f"leakharness-cycle-{next(numbers)}", "x")).tests[0].verdict.value == "clean"
+    )
+    assert check(lambda: re.match("leakharness-same-[a-z]+", "x")).tests[0].verdict.value == "clean"
+    leaky = check(lambda: kept.append(re.compile(f"leakharness-kept-{next(numbers)}")))
+    assert leaky.tests[0].verdict.value == "leak"
