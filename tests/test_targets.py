@@ -76,6 +76,8 @@ def test_a_file_a_folder_a_module_and_an_id_load_the_same_tests(project: Path) -
     for target in ("pkg/test_mod.py", "pkg", "pkg.test_mod"):
         assert ids(load_tests([target]))[:3] == expected, target
     assert ids(load_tests(["pkg.test_mod.A.test_two"])) == ["pkg.test_mod.A.test_two"]
+    assert ids(load_tests(["pkg/test_mod.py::A::test_two"])) == ["pkg.test_mod.A.test_two"]
+    assert ids(load_tests(["pkg/test_mod.py::A"])) == expected
 
 
 @pytest.mark.parametrize(
@@ -84,6 +86,8 @@ def test_a_file_a_folder_a_module_and_an_id_load_the_same_tests(project: Path) -
         ("pkg.nope", "cannot find target 'pkg.nope'"),
         ("nope_at_all", "cannot import target 'nope_at_all'"),
         ("pkg/missing.py", "no such file"),
+        ("pkg/test_mod.py::A::test_nope", "cannot find target .*no attribute 'test_nope'"),
+        ("pkg/missing.py::A", "no such file"),
     ],
 )
 def test_bad_targets_raise_clear_errors(project: Path, target: str, message: str) -> None:

@@ -34,7 +34,8 @@ DESCRIPTION = """\
 Repeat unittest tests as cycles and report what they leak.
 
 TARGET is a folder (tests discovered from test*.py), a .py file, a dotted
-module, or a unittest id (module.Class.test_x). Plain TestCase tests are
+module, a unittest id (module.Class.test_x) or a file's test as pytest names
+it (tests/test_x.py::Class::test_x). Plain TestCase tests are
 repeated as cycles: setUp + test + tearDown, with gc.collect() between.
 LeakTestCase tests run as written and their findings join the report.
 A test that fails on its own is reported as an error, never as a leak.

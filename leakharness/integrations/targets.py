@@ -1,7 +1,8 @@
 """Turn command-line targets into unittest tests.
 
 A target is a folder (tests discovered from ``test*.py``), a ``.py`` file, a
-dotted module, or a unittest id such as ``module.Class.test_x``.
+dotted module, a unittest id such as ``module.Class.test_x``, or a file's
+test as pytest names it: ``tests/test_x.py::Class::test_x``.
 """
 
 from __future__ import annotations
@@ -49,10 +50,12 @@ def _load(target: str, pattern: str) -> unittest.TestSuite:
     path = Path(target)
     if path.is_dir():
         return _discover(loader, path, pattern)
-    if target.endswith(".py") or os.sep in target or "/" in target:
-        if not path.is_file():
+    file, _, inside = target.partition("::")
+    if file.endswith(".py") or os.sep in file or "/" in file:
+        if not Path(file).is_file():
             raise LeakHarnessError(f"cannot find target {target!r}: no such file")
-        return loader.loadTestsFromModule(_import_file(path))
+        module = _import_file(Path(file))
+        return _load_from(loader, module, inside.split("::") if inside else [], target)
     return _load_name(loader, target)
 
 
@@ -126,7 +129,13 @@ def _import_location(name: str, path: Path) -> ModuleType:
 
 def _load_name(loader: unittest.TestLoader, name: str) -> unittest.TestSuite:
     module_name, attributes = _split_importable(name)
-    module = _import(module_name, name)
+    return _load_from(loader, _import(module_name, name), attributes, name)
+
+
+def _load_from(
+    loader: unittest.TestLoader, module: ModuleType, attributes: list[str], name: str
+) -> unittest.TestSuite:
+    """The tests ``attributes`` name inside ``module`` (all of them when none)."""
     try:
         obj: object = module
         for attribute in attributes:
@@ -140,7 +149,7 @@ def _load_name(loader: unittest.TestLoader, name: str) -> unittest.TestSuite:
             f"target {name!r} is a {type(obj).__name__}, not a test: "
             "name a module, a TestCase class or a test method"
         )
-    return loader.loadTestsFromName(name)
+    return loader.loadTestsFromName(".".join(attributes), module)
 
 
 def _names_tests(obj: object, depth: int) -> bool:
