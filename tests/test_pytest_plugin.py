@@ -290,10 +290,10 @@ def test_quiet_keeps_one_line_per_leak_with_its_site(pytester: pytest.Pytester) 
         """
     )
     result = run(pytester, "--leaks", *FAST, "-q")
-    section = result.outlines[
-        result.outlines.index(next(o for o in result.outlines if "= leakharness =" in o)) :
-    ]
-    lines = [line for line in section if line.startswith("LEAK")]
+    start = result.outlines.index(next(o for o in result.outlines if "= leakharness =" in o)) + 1
+    # up to pytest's next section: its short summary prints whole messages when CI is set
+    end = next((i for i in range(start, len(result.outlines)) if result.outlines[i].startswith("=")), None)
+    lines = [line for line in result.outlines[start:end] if line.startswith("LEAK")]
     assert len(lines) == 1
     module = "test_quiet_keeps_one_line_per_leak_with_its_site.py"
     assert lines[0].startswith(f"LEAK {module}::test_hoards: leaks Python heap")
