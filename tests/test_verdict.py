@@ -444,3 +444,23 @@ def test_a_leak_after_a_large_first_window_stays_a_leak_in_a_short_run() -> None
     """CPython's refleak shape [10, 1, 1]: the later windows do not shrink."""
     judged = judge(cumulative(spread([10, 1, 1], 5)), min_cycles=EARLY, leak_span=200, final=True)
     assert judged.verdict is Verdict.LEAK
+
+
+def test_a_leak_that_starts_a_window_late_settles_at_its_leak_span() -> None:
+    deltas = [0] * 35 + [1] * 165  # 6 windows of 33 (the 2 oldest cycles dropped): flat, then growing
+    judged = judge(cumulative(deltas), min_cycles=15, leak_span=200, final=False)
+    assert (judged.verdict, judged.settled) == (Verdict.LEAK, True)
+    assert judged.reason.startswith("grew in the last 5 of 6 windows")
+
+
+@pytest.mark.parametrize(
+    ("deltas", "leak_span"),
+    [
+        ([0] * 35 + [1] * 165, 0),  # no leak span: such a resource settles on growth in every window only
+        ([0] * 20 + [1] * 40, 200),  # before its leak span
+        ([0] * 35 + [3] * 60 + [1] * 105, 200),  # still slowing down
+    ],
+)
+def test_a_late_leak_runs_on_otherwise(deltas: list[int], leak_span: int) -> None:
+    judged = judge(cumulative(deltas), min_cycles=15, leak_span=leak_span, final=False)
+    assert not judged.settled

@@ -133,6 +133,9 @@ def judge(
     if _flat(settled_part, size, floor) or quiet_tail:
         return Judgement(Verdict.CLEAN, 0.0, total, _clean_reason(total, floor, cycles, tail, size, unit))
     if not final:
+        if _late_leak_settled(grew, windows, cycles, leak_span):
+            grown = f"grew in the last {len(windows) - 1} of {span}"
+            return Judgement(Verdict.LEAK, slope, total, grown)
         return Judgement(Verdict.INCONCLUSIVE, slope, total, "still growing now and then", settled=False)
     if all(grew[1:]):
         grown = f"grew in the last {len(windows) - 1} of {span}"
@@ -166,6 +169,23 @@ def _slowing(windows: Sequence[float]) -> bool:
     if len(windows) < 4:
         return False
     return windows[-1] * 4 < median(windows[: len(windows) // 2])
+
+
+def _late_leak_settled(grew: Sequence[bool], windows: Sequence[float], cycles: int, leak_span: int) -> bool:
+    """Growth in every window but the first, steady over a whole leak span:
+    the judgement the end of the run would give, so no need to wait for it.
+    A memory leak whose RSS starts to rise a window late (malloc serves the
+    first cycles from free memory: ``[0, 2, 2, 2, 2, 2]`` pages) ran on to
+    ``max_cycles``, twice its leak span."""
+    later = windows[1:]
+    return (
+        leak_span > 0
+        and cycles >= leak_span
+        and len(later) >= 2
+        and all(grew[1:])
+        and not _declining(later)
+        and not _slowing(later)
+    )
 
 
 def _declining(windows: Sequence[float]) -> bool:
