@@ -44,12 +44,7 @@ def examine(
     called every 0.2 s of detection with the cycles run and the seconds left."""
     settings = Settings() if settings is None else require_settings(settings)
     with closing(as_cycle(cycle)) as adapted:
-        return _examine(adapted, settings, test_id or _name(cycle), tick)
-
-
-def _name(cycle: object) -> str:
-    target = cycle.target if isinstance(cycle, LoopCycle) else cycle
-    return str(getattr(target, "__qualname__", None) or repr(target))
+        return _examine(adapted, settings, test_id or adapted.name, tick)
 
 
 def _examine(cycle: LoopCycle, settings: Settings, test_id: str, tick: Tick | None) -> TestReport:

@@ -12,6 +12,7 @@ invisible to ``gc.get_referrers``.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Generic
@@ -119,6 +120,7 @@ class Watch:
         self._origins = ThreadOrigins()
         self._births = FdBirths()
         self._before: tuple[set[int], set[int], set[int]] = (set(), set(), set())
+        self._started = ExitStack()
         self.threads: Findings[ThreadInfo] = Findings()
         self.fds: Findings[FdInfo] = Findings()
         self.children: Findings[ChildInfo] = Findings()
@@ -130,14 +132,16 @@ class Watch:
             open_fds() if self._fds else set(),
             child_pids() if self._children else set(),
         )
-        if self._threads:
-            self._origins.__enter__()
-        if self._tasks is not None:
-            self._tasks.__enter__()
-        if self._unclosed is not None:
-            self.unclosed = self._unclosed.__enter__()
-        if self._fds:
-            self._births.__enter__()
+        with ExitStack() as stack:  # a watcher that fails to start undoes the ones started
+            if self._threads:
+                stack.enter_context(self._origins)
+            if self._tasks is not None:
+                stack.enter_context(self._tasks)
+            if self._unclosed is not None:
+                self.unclosed = stack.enter_context(self._unclosed)
+            if self._fds:
+                stack.enter_context(self._births)
+            self._started = stack.pop_all()
         return self
 
     def __exit__(
@@ -146,14 +150,7 @@ class Watch:
         error: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        if self._threads:
-            self._origins.__exit__(kind, error, traceback)
-        if self._tasks is not None:
-            self._tasks.__exit__(kind, error, traceback)
-        if self._unclosed is not None:
-            self._unclosed.__exit__(kind, error, traceback)
-        if self._fds:
-            self._births.__exit__(kind, error, traceback)
+        self._started.__exit__(kind, error, traceback)
         if error is not None:
             return
         if self._tasks is not None:
