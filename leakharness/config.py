@@ -43,7 +43,7 @@ class Settings:
     """
 
     warmup: int = 2
-    min_cycles: int = 15
+    min_cycles: int = 10
     max_cycles: int = 400
     time_budget: float = 20.0
     locate_cycles: int = 12  # two halves of 6: each sees a leak that strikes once every 5 cycles

@@ -36,20 +36,29 @@ class _Run:
 
 
 def examine(
-    cycle: Cycle, settings: Settings | None = None, test_id: str = "", tick: Tick | None = None
+    cycle: Cycle,
+    settings: Settings | None = None,
+    test_id: str = "",
+    tick: Tick | None = None,
+    *,
+    ran_before: int = 0,
 ) -> TestReport:
     """Repeat ``cycle`` and report what it leaks. Exceptions from the cycle
     propagate unchanged, after the process state has been restored. An async
     cycle runs on one event loop (see ``measure.async_cycle``). ``tick`` is
-    called every 0.2 s of detection with the cycles run and the seconds left."""
+    called every 0.2 s of detection with the cycles run and the seconds left.
+    ``ran_before`` runs of the cycle just before (a test run once as written)
+    count toward the warm-up."""
     settings = Settings() if settings is None else require_settings(settings)
     with closing(as_cycle(cycle)) as adapted:
-        return _examine(adapted, settings, test_id or adapted.name, tick)
+        return _examine(adapted, settings, test_id or adapted.name, tick, ran_before)
 
 
-def _examine(cycle: LoopCycle, settings: Settings, test_id: str, tick: Tick | None) -> TestReport:
+def _examine(
+    cycle: LoopCycle, settings: Settings, test_id: str, tick: Tick | None, ran_before: int
+) -> TestReport:
     started = perf_counter()
-    run = _measure(cycle, settings, tick)
+    run = _measure(cycle, settings, tick, ran_before)
     results = tuple(
         sorted(
             (_result(r, t, run.detection, run.location) for r, t in run.detection.judgements.items()),
@@ -90,14 +99,14 @@ def _examine(cycle: LoopCycle, settings: Settings, test_id: str, tick: Tick | No
     )
 
 
-def _measure(cycle: LoopCycle, settings: Settings, tick: Tick | None) -> _Run:
+def _measure(cycle: LoopCycle, settings: Settings, tick: Tick | None, ran_before: int) -> _Run:
     """Detect with cheap probes; locate (and watch) only what grew."""
     location, watch = None, None
     native: Findings[Line] = Findings()
     probe_set = make_probes(settings.resources, cycle)
     with preserved_state() as state, closing(probe_set):
         state.freeze()  # before warm-up: its collections then cost nothing for the user's heap
-        session = Session(cycle, settings, state, tick=tick)
+        session = Session(cycle, settings, state, tick=tick, ran_before=ran_before)
         detection = detect(session, probe_set.probes)
         froze = state.froze
         suspicious = [

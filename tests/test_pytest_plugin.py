@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from leakharness.config import Settings
 from tests.helpers import CASES, ROOT, marked_lines
 
 pytest_plugins = ["pytester"]
@@ -208,7 +209,8 @@ def test_function_fixtures_are_made_each_cycle_wider_ones_once(pytester: pytest.
     result.assert_outcomes(passed=1)
     lines = log.read_text().split()
     assert lines.count("module") == 1
-    assert lines.count("function") == lines.count("teardown") > 15  # warm-up and at least min_cycles
+    # The first run, a second warm-up run, the run that settles the baseline and min_cycles.
+    assert lines.count("function") == lines.count("teardown") == 3 + Settings().min_cycles
 
 
 def test_the_marker_examines_a_test_without_the_option(pytester: pytest.Pytester) -> None:

@@ -464,3 +464,72 @@ def test_a_leak_that_starts_a_window_late_settles_at_its_leak_span() -> None:
 def test_a_late_leak_runs_on_otherwise(deltas: list[int], leak_span: int) -> None:
     judged = judge(cumulative(deltas), min_cycles=15, leak_span=leak_span, final=False)
     assert not judged.settled
+
+
+QUIET = 10  # the default min_cycles: a series flat from its first cycle is clean here
+
+
+def periodic(every: int, phase: int, cycles: int) -> list[int]:
+    """One object kept every ``every`` cycles, the first at cycle ``phase``."""
+    return [1 if (i + phase) % every == 0 else 0 for i in range(cycles)]
+
+
+@pytest.mark.parametrize(
+    "deltas",
+    [
+        [0] * QUIET,  # exactly flat, the usual clean test
+        [1, -1, 0, 0, 0] * 2,  # a free list breathing within each window of 5
+        [0, 0, 3, -3, 0, 0, -2, 2, 0, 0],
+    ],
+)
+def test_a_series_flat_from_its_first_cycle_is_clean_and_settled_at_ten_cycles(deltas: list[int]) -> None:
+    judged = judge(cumulative(deltas), min_cycles=QUIET, final=False)
+    assert (judged.verdict, judged.settled) == (Verdict.CLEAN, True)
+    assert judged.reason == "no growth in any of 10 cycles"
+
+
+@pytest.mark.parametrize("every", range(1, 11))
+def test_a_leak_striking_at_least_once_in_ten_cycles_is_never_clean_at_ten(every: int) -> None:
+    for phase in range(every):
+        judged = judge(
+            cumulative(periodic(every, phase, QUIET)), min_cycles=QUIET, leak_span=200, final=False
+        )
+        assert (judged.verdict, judged.settled) == (Verdict.INCONCLUSIVE, False), (every, phase)
+
+
+@pytest.mark.parametrize("every", range(1, 31))
+def test_ten_quiet_cycles_miss_no_more_phases_of_a_sparse_leak_than_fifteen_did(every: int) -> None:
+    """The rule at 15 cycles lets the first window of 5 fill and asks the last
+    10 to be flat: a leak rarer than once in 10 cycles hides at as many of its
+    phases from either rule (5 of 15 phases of a leak every 15th cycle)."""
+
+    def clean_phases(cycles: int) -> int:
+        return sum(
+            judge(
+                cumulative(periodic(every, phase, cycles)), min_cycles=cycles, leak_span=200, final=False
+            ).verdict
+            is Verdict.CLEAN
+            for phase in range(every)
+        )
+
+    assert clean_phases(QUIET) == clean_phases(EARLY)
+    assert clean_phases(QUIET) == max(0, every - QUIET)
+
+
+def test_a_first_window_that_fills_runs_on_past_ten_cycles_and_is_clean_later() -> None:
+    deltas = [3, 1] + [0] * 18  # a cache filling on the first two measured cycles
+    early = judge(cumulative(deltas[:QUIET]), min_cycles=QUIET, leak_span=200, final=False)
+    assert (early.verdict, early.settled) == (Verdict.INCONCLUSIVE, False)
+    later = judge(cumulative(deltas), min_cycles=QUIET, leak_span=200, final=False)
+    assert (later.verdict, later.settled) == (Verdict.CLEAN, True)
+
+
+def test_a_steady_leak_stopped_at_ten_cycles_is_still_a_leak() -> None:
+    judged = judge(cumulative([1] * QUIET), min_cycles=QUIET, leak_span=200, final=True)
+    assert judged.verdict is Verdict.LEAK
+
+
+def test_page_noise_within_the_band_is_quiet_at_ten_cycles() -> None:
+    deltas = [4096.0, -4096.0, 8192.0, 0.0, 0.0, -8192.0, 12288.0, 0.0, -4096.0, 0.0]
+    judged = judge(cumulative(deltas), allowed=1024.0, band=3 * 4096.0, min_cycles=QUIET, final=False)
+    assert (judged.verdict, judged.settled) == (Verdict.CLEAN, True)

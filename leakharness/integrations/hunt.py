@@ -116,7 +116,7 @@ def examine_test(test: unittest.TestCase, settings: Settings, tick: Tick | None 
     if first is not None:
         return [first]
     try:
-        return [examine(_cycle_of(test), settings, test_id=test.id(), tick=tick)]
+        return [examine(_cycle_of(test), settings, test_id=test.id(), tick=tick, ran_before=1)]
     except TestFailed as failed:
         return [TestReport(test.id(), Verdict.ERROR, reason="failed on a repeated cycle", error=failed.text)]
     except LeakHarnessError as err:

@@ -67,7 +67,7 @@ def examine_item(item: pytest.Item, nextitem: pytest.Item | None, settings: Sett
         return
     own_failure = None
     try:
-        test = examine(Repeater(item, globs), settings, test_id=item.nodeid)
+        test = examine(Repeater(item, globs), settings, test_id=item.nodeid, ran_before=1)
     except TestFailed as failed:
         if failed.own:  # the first run's teardown failed: that run's outcome
             own_failure, test = failed.report, own_outcome(item, failed.report)

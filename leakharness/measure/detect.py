@@ -56,7 +56,7 @@ def detect(session: Session, probes: tuple[Probe, ...]) -> Detection:
     every resource is settled, ``max_cycles``, or the time budget."""
     settings = session.settings
     warming = perf_counter()
-    warmed = 0
+    warmed = min(session.ran_before, settings.warmup)
     while warmed < settings.warmup:
         session.run_cycle()
         warmed += 1

@@ -28,6 +28,7 @@ class Session:
     state: ProcessState
     clear_caches: CacheClearer = field(default_factory=CacheClearer)
     tick: Tick | None = None
+    ran_before: int = 0  # runs of the cycle before the examination (a test run as written): warm-up
 
     @calls_code_under_test
     def run_cycle(self) -> None:
