@@ -181,7 +181,7 @@ def test_check_passes_arguments_to_the_cycle() -> None:
 def test_the_time_budget_bounds_a_slow_cycle() -> None:
     import time
 
-    test = leakharness.check(lambda: time.sleep(0.03), time_budget=0.3).tests[0]
+    test = leakharness.check(lambda: time.sleep(0.05), time_budget=0.3).tests[0]
     assert test.cycles < 20
     assert any("time budget" in note for note in test.notes)
 

@@ -209,8 +209,8 @@ def test_function_fixtures_are_made_each_cycle_wider_ones_once(pytester: pytest.
     result.assert_outcomes(passed=1)
     lines = log.read_text().split()
     assert lines.count("module") == 1
-    # The first run, a second warm-up run, the run that settles the baseline and min_cycles.
-    assert lines.count("function") == lines.count("teardown") == 3 + Settings().min_cycles
+    # The first run (the first of the warm-up runs), the other warm-up runs, at least min_cycles.
+    assert lines.count("function") == lines.count("teardown") >= Settings().warmup + Settings().min_cycles
 
 
 def test_the_marker_examines_a_test_without_the_option(pytester: pytest.Pytester) -> None:

@@ -87,7 +87,7 @@ def test_warmup_cycles_run_before_the_baseline() -> None:
 
     with preserved_state() as state:
         detection = detect(Session(cycle, Settings(warmup=7), state), (FakeProbe(Resource.FDS, lambda n: 0),))
-    assert calls[0] == 7 + 1 + detection.cycles  # warm-up, one settling cycle, measured cycles
+    assert calls[0] == 7 + detection.cycles  # warm-up, then measured cycles
     assert detection.warmup == 7
 
 
@@ -101,10 +101,11 @@ def test_a_slow_warm_up_is_cut_short_and_counted(monkeypatch: pytest.MonkeyPatch
 @pytest.mark.parametrize(
     ("min_cycles", "due"),
     [
+        (10, [10, 15, 20, 30, 40, 50, 60]),
         (15, [15, 20, 30, 40, 50, 60]),
         (60, [60]),
         (20, [20, 30, 40, 50, 60]),
-        (7, [7, 10, 20, 30, 40, 50, 60]),
+        (7, [7, 10, 15, 20, 30, 40, 50, 60]),
     ],
 )
 def test_judging_is_due_at_min_cycles_then_at_every_tenth_cycle(min_cycles: int, due: list[int]) -> None:

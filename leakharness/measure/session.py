@@ -34,5 +34,9 @@ class Session:
     def run_cycle(self) -> None:
         """One cycle, then empty known caches and collect garbage."""
         self.cycle()
+        self.settle()
+
+    def settle(self) -> None:
+        """Empty known caches and collect garbage, as after every cycle."""
         self.clear_caches()
         gc.collect()

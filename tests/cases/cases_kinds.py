@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import ctypes
-import os
 import socket
-import tempfile
 import threading
 import unittest
 
-_DIR = tempfile.mkdtemp(prefix="leakharness-cases-")
-_PATH = os.path.join(_DIR, "data.txt")
-with open(_PATH, "w") as handle:
-    handle.write("data\n")
+_PATH = __file__  # a file to open that is always there: no temporary folder left behind
 
 _KEPT: list[object] = []
 _STOP = threading.Event()
