@@ -52,8 +52,13 @@ def test_a_users_tracing_is_kept_with_its_traces() -> None:
 def test_a_users_frozen_objects_stay_frozen() -> None:
     gc.freeze()
     frozen = gc.get_freeze_count()
-    report = leakharness.check(lambda: None, max_cycles=60)
-    assert gc.get_freeze_count() == frozen
+    try:
+        report = leakharness.check(lambda: None, max_cycles=60)
+        # Neither thawed (0) nor frozen further (more); a frozen object may die
+        # meanwhile (under pytest-xdist, its worker threads freed 4 of them).
+        assert 0 < gc.get_freeze_count() <= frozen
+    finally:
+        gc.unfreeze()
     assert any("gc.freeze() was already in use" in note for note in report.tests[0].notes)
 
 
