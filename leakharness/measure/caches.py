@@ -116,8 +116,9 @@ class _PatternCache:
     compiled once, and a new pattern a cycle is still dropped. Emptying it
     every cycle made each cycle compile every pattern it used again:
     Markdown's 123 inline tests took 3.4 s of CPU to hunt, 0.8 s without it.
-    Emptied during warm-up, it was refilled by the first measured cycle: 1.4
-    KiB of native heap in the first window of 380 of Markdown's tests."""
+    Emptied during warm-up, it was refilled by the first measured cycle, whose
+    native heap then grew by about 1.4 KiB: 943 of Markdown's 1,141 tests ran
+    on to 15 cycles instead of 10."""
 
     def __init__(self) -> None:
         self._caches = [

@@ -112,10 +112,9 @@ def _judging_due(cycles: int, min_cycles: int) -> bool:
     """At ``min_cycles``, at 15 (the first run judged in windows of 5, whose
     first window may fill: a noisy native heap, ``[3232, -448, 1168]`` bytes
     per window, is clean there and not at 20), then at every multiple of
-    ``CHECK_EVERY``: a leak of an
-    exact count then settles at 60 cycles, six windows of ten, where probes read
-    every 2nd or 5th cycle line up with the windows (at 65 a leak of one
-    descriptor a cycle read as +0.96)."""
+    ``CHECK_EVERY``: a leak of an exact count then settles at 60 cycles, six
+    windows of ten, where probes read every 2nd or 5th cycle line up with the
+    windows (at 65 a leak of one descriptor a cycle read as +0.96)."""
     return cycles == min_cycles or (
         cycles > min_cycles and (cycles == FIRST_FULL_WINDOWS or cycles % CHECK_EVERY == 0)
     )
