@@ -533,3 +533,82 @@ def test_page_noise_within_the_band_is_quiet_at_ten_cycles() -> None:
     deltas = [4096.0, -4096.0, 8192.0, 0.0, 0.0, -8192.0, 12288.0, 0.0, -4096.0, 0.0]
     judged = judge(cumulative(deltas), allowed=1024.0, band=3 * 4096.0, min_cycles=QUIET, final=False)
     assert (judged.verdict, judged.settled) == (Verdict.CLEAN, True)
+
+
+JUDGING_POINTS = [10, 15, *range(20, 201, 10)]  # where detection judges a run that may go on
+# A run the time budget ends is judged once, at any count; before 30 cycles its
+# last third is under ten cycles, short enough for a rarer leak to hide in.
+FINAL_COUNTS = range(30, 201)
+
+
+def clean_at(deltas: Sequence[float], *, start: int = QUIET, **limits: float) -> list[tuple[int, bool]]:
+    """The (cycles, final) judgements of ``deltas`` from ``start`` cycles on that are clean."""
+    return [
+        (cycles, final)
+        for final, counts in ((False, JUDGING_POINTS), (True, FINAL_COUNTS))
+        for cycles in counts
+        if start <= cycles <= len(deltas)
+        and judge(cumulative(deltas[:cycles]), min_cycles=QUIET, leak_span=200, final=final, **limits).verdict
+        is Verdict.CLEAN
+    ]
+
+
+@pytest.mark.parametrize("every", range(1, 11))
+def test_a_leak_striking_at_least_once_in_ten_cycles_is_never_clean_up_to_a_hundred(every: int) -> None:
+    clean = {phase: clean_at(periodic(every, phase, 100)) for phase in range(every)}
+    assert clean == {phase: [] for phase in range(every)}
+
+
+def steps(at: dict[int, float], cycles: int) -> list[float]:
+    """Per-cycle deltas with a step of ``at[c]`` on cycle ``c`` (the first is 1)."""
+    return [at.get(cycle, 0.0) for cycle in range(1, cycles + 1)]
+
+
+# A hunted Markdown test (TestTOC.testManyHeadersWithSameText, 0.3 s a cycle):
+# RSS rose 8.7 MB on cycle 3 and 1.0 MB on cycle 7, then stayed exactly flat.
+MARKDOWN_RSS_STEPS = {3: 8.7e6, 7: 1.0e6}
+
+
+@pytest.mark.parametrize(
+    ("cycles", "final", "clean"), [(15, False, False), (20, False, True), (20, True, True)]
+)
+def test_a_fill_over_two_windows_is_clean_once_its_last_ten_cycles_are_quiet(
+    cycles: int, final: bool, clean: bool
+) -> None:
+    series = cumulative(steps(MARKDOWN_RSS_STEPS, cycles))
+    judged = judge(
+        series, allowed=RSS_FLOOR, band=RSS_BAND, min_cycles=QUIET, leak_span=200, final=final, unit="bytes"
+    )
+    assert (judged.verdict is Verdict.CLEAN, judged.settled) == (clean, final or clean), judged
+    if clean and not final:  # a final judgement at 20 was already clean on its last window of 5
+        assert judged.reason.endswith(" early, then flat for the last 10 cycles (filled up and stopped)")
+
+
+def test_steps_five_cycles_apart_are_clean_ten_cycles_after_the_last() -> None:
+    """A hunted footnote test's native heap stepped on cycles 4, 9 and 14, then
+    stayed flat (the step sizes here are illustrative): clean at 30 cycles, not 60."""
+    deltas = steps({4: 30000.0, 9: 15000.0, 14: 8000.0}, 60)
+    assert min(cycles for cycles, final in clean_at(deltas, allowed=128.0) if not final) == 30
+
+
+def every_seventh_after_a_fill() -> list[int]:
+    return [5, 3, 2] + [1 if i % 7 == 6 else 0 for i in range(97)]
+
+
+@pytest.mark.parametrize(
+    ("name", "deltas", "start"),
+    [
+        ("steady", [1] * 100, QUIET),
+        ("flat 20 cycles, then one a cycle", [0] * 20 + [1] * 80, 21),
+        ("an early fill, then one every 7th cycle", every_seventh_after_a_fill(), QUIET),
+    ],
+)
+def test_growth_in_the_last_ten_cycles_is_never_clean(name: str, deltas: list[int], start: int) -> None:
+    assert clean_at(deltas, start=start) == [], name
+
+
+def test_an_lru_cache_filling_one_a_cycle_is_clean_only_once_full() -> None:
+    deltas = [1] * 128 + [0] * 72  # lru_cache's default maxsize, one new key a cycle
+    assert clean_at(deltas[:128]) == []
+    judged = judge(cumulative(deltas), min_cycles=QUIET, leak_span=200, final=False)
+    assert (judged.verdict, judged.settled) == (Verdict.CLEAN, True)
