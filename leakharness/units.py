@@ -26,7 +26,5 @@ def signed_amount(amount: float, unit: str) -> str:
     """``amount`` of ``unit`` with a sign; bytes go through ``signed_size``."""
     if unit == "bytes":
         return signed_size(amount)
-    if amount == 0:
-        return f"0 {unit}"
-    text = f"{amount:+.0f}" if float(amount).is_integer() else f"{amount:+.3g}"
-    return f"{text} {unit}"
+    text = "0" if amount == 0 else f"{amount:+.0f}" if float(amount).is_integer() else f"{amount:+.3g}"
+    return f"{text} {unit}" if unit else text

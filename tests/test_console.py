@@ -231,6 +231,9 @@ def test_signed_size(amount: float, text: str) -> None:
         (-1.0, "threads", "-1 threads"),
         (0.5, "blocks", "+0.5 blocks"),
         (4096, "bytes", "+4.0 KiB"),
+        (11, "", "+11"),  # no unit, no trailing space
+        (0, "", "0"),
+        (0, "fds", "0 fds"),
     ],
 )
 def test_signed_amount(amount: float, unit: str, text: str) -> None:
