@@ -68,7 +68,7 @@ class FdBirths:
                 "a trace function (a debugger, coverage) is set: descriptors no object owns have no line"
             )
             return self
-        if not fd_identities():
+        if not listed_fds():
             return self  # descriptors cannot be listed here
         self._probe = os.open(os.devnull, os.O_RDONLY)
         self._known = fd_identities()
