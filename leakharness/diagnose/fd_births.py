@@ -150,7 +150,10 @@ class FdBirths:
         self._lowest = self._lowest_free()
         now = fd_identities()
         new = [fd for fd, identity in now.items() if self._known.get(fd) != identity]
-        self._known, self._numbers = now, set(now)
+        for fd in self._known.keys() - now.keys():
+            del self._known[fd]
+        self._known.update((fd, now[fd]) for fd in new)  # the rest of ``now`` is freed: not traced
+        self._numbers = set(now)
         frame = self._frame
         if not new or frame is None:
             return

@@ -150,8 +150,9 @@ def locate(session: Session, planned: Plan, watch: AbstractContextManager[object
     planned warm-up and cycles traced, and rank the lines that grew."""
     half = max(1, planned.cycles // 2)
     types, samples = _growing_types(session, 2 * half)
-    session.state.start_tracing(TRACE_FRAMES)
+    # The watch starts before tracing: the table of descriptors it starts with is then not traced.
     with watch or nullcontext():  # only the traced cycles: the census must not count the watcher's notes
+        session.state.start_tracing(TRACE_FRAMES)
         for _ in range(planned.warmup):
             session.run_cycle()
         snapshots = [_snapshot()]
