@@ -536,9 +536,8 @@ def test_page_noise_within_the_band_is_quiet_at_ten_cycles() -> None:
 
 
 JUDGING_POINTS = [10, 15, *range(20, 201, 10)]  # where detection judges a run that may go on
-# A run the time budget ends is judged once, at any count; before 30 cycles its
-# last third is under ten cycles, short enough for a rarer leak to hide in.
-FINAL_COUNTS = range(30, 201)
+# A run the time budget ends is judged once, at any count from min_cycles.
+FINAL_COUNTS = range(QUIET, 201)
 
 
 def clean_at(deltas: Sequence[float], *, start: int = QUIET, **limits: float) -> list[tuple[int, bool]]:

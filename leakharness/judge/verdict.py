@@ -152,8 +152,15 @@ def judge(
             return _fading(f"grew in all {span}", windows, slope, total, unit)
         settled = final or (cycles >= leak_span and not _declining(settled_part))
         return Judgement(Verdict.LEAK, slope, total, f"grew in all {span}", settled=settled)
-    quiet_tail = _flat(tail, size, floor) and (final or cycles >= FULL_CYCLES)
-    if _flat(settled_part, size, floor) or quiet_tail:
+    # A run the time budget cut short is judged final at any length: from ten cycles on, a
+    # flat part counts when it spans ten, else a leak every 7th to 10th cycle hid in it at
+    # 10 to 29 cycles. Shorter runs (when fewer cycles are asked for) keep their short parts.
+    quiet_span = QUIET_CYCLES if cycles >= QUIET_CYCLES else 0
+    flat_part = _flat(settled_part, size, floor) and len(settled_part) * size >= quiet_span
+    quiet_tail = _flat(tail, size, floor) and (
+        cycles >= FULL_CYCLES or (final and len(tail) * size >= quiet_span)
+    )
+    if flat_part or quiet_tail:
         return Judgement(
             Verdict.CLEAN, 0.0, total, _clean_reason(total, floor, cycles, len(tail) * size, unit)
         )
