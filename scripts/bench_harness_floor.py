@@ -16,13 +16,12 @@ import argparse
 import collections
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
 from pathlib import Path
 
-from benchlib import machine_line, scratch, text_table
+from benchlib import children_cpu, machine_line, scratch, text_table
 
 
 def write_module(folder: Path, tests: int) -> None:
@@ -37,11 +36,10 @@ def write_module(folder: Path, tests: int) -> None:
 
 def cpu_seconds(command: list[str], folder: Path) -> float:
     """User + sys seconds of ``command``, run to completion in ``folder``."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before = children_cpu()
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     subprocess.run(command, cwd=folder, env=env, check=True, capture_output=True)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return children_cpu() - before
 
 
 def main() -> None:

@@ -22,7 +22,6 @@ import argparse
 import itertools
 import json
 import os
-import resource
 import shlex
 import statistics
 import subprocess
@@ -33,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchlib import machine_line, publish, scratch, text_table
+from benchlib import children_cpu, machine_line, publish, scratch, text_table
 
 Result = dict[str, Any]
 
@@ -186,13 +185,11 @@ class Timed:
 
 
 def timed(cmd: list[str], root: Path, env: dict[str, str]) -> Timed:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before = children_cpu()
     started = time.perf_counter()
     done = run(cmd, cwd=str(root), env=env)
     wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return Timed(wall, cpu, done.returncode, done.stdout + done.stderr)
+    return Timed(wall, children_cpu() - before, done.returncode, done.stdout + done.stderr)
 
 
 def plain_commands(targets: list[str], root: Path) -> list[list[str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import os
 import platform
+import resource
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -17,6 +18,13 @@ def nproc() -> int:
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
+
+
+def children_cpu() -> float:
+    """User + sys CPU seconds of this process's finished children so far:
+    deltas around a run are less sensitive to a loaded machine than wall time."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def machine_line(command: str) -> str:

@@ -116,9 +116,9 @@ def describe_fds(before: set[int], appeared: dict[int, Site] | None = None) -> F
     """The fds open now and not in ``before``, with what each one is and
     where it came from: where its file or socket object was created, when
     tracemalloc is tracing, else the line ``appeared`` says was running."""
-    numbers = listed_fds()
-    new = sorted(fd for fd in numbers - before if _is_open(fd))
-    notes = [] if numbers else [UNLISTED]
+    now = open_fds()
+    new = sorted(now - before)
+    notes = [] if now else [UNLISTED]
     process = _Process()
     sites = {**(appeared or {}), **fd_creation_sites(set(new))}
     infos = [_describe(fd, process, sites.get(fd)) for fd in new]

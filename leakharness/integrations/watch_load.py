@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import http.client
 import subprocess
-import threading
 from dataclasses import dataclass
+from functools import partial
 from urllib.parse import urlsplit
 
 from leakharness.errors import LeakHarnessError
+from leakharness.integrations.web_requests import join_all
 
 REQUEST_SECONDS = 30.0  # a request that takes longer fails the round
 
@@ -77,16 +78,7 @@ class HttpLoad:
             for i in range(self.concurrency)
         ]
         errors: list[BaseException] = []
-        threads = [
-            threading.Thread(target=self._send, args=(n, errors), name=f"leakharness-load-{i}", daemon=True)
-            for i, n in enumerate(shares)
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        if errors:
-            raise errors[0]
+        join_all([partial(self._send, n, errors) for n in shares], "leakharness-load", errors)
 
     def _send(self, count: int, errors: list[BaseException]) -> None:
         connection = self.address.connect()

@@ -8,7 +8,6 @@ joined before the cycle ends: nothing they started outlives it.
 
 from __future__ import annotations
 
-import threading
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +22,7 @@ from leakharness.integrations.web_requests import (
     check_concurrency,
     check_expect,
     check_response,
+    join_all,
     require,
 )
 
@@ -104,16 +104,7 @@ def run_in_threads(send: Callable[[Request], None], requests: tuple[Request, ...
             except BaseException as err:  # handed to the cycle's caller below
                 errors.append(err)
 
-    threads = [
-        threading.Thread(target=work, name=f"leakharness-web-{index}", daemon=True)
-        for index in range(min(concurrency, len(requests)))
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
+    join_all([work] * min(concurrency, len(requests)), "leakharness-web", errors)
 
 
 def wsgi_cycle(

@@ -1,11 +1,14 @@
-"""The requests a web cycle sends, and the check of every response.
+"""The requests a web cycle sends, the check of every response, and the
+threads that send them at once.
 
-Shared by ``wsgi_cycle`` and ``asgi_cycle``; imports no web framework.
+Shared by ``wsgi_cycle``, ``asgi_cycle`` and the ``watch`` load; imports no
+web framework.
 """
 
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import ModuleType
@@ -155,3 +158,17 @@ def _header_pairs(headers: object) -> tuple[tuple[str, str], ...]:
 def _excerpt(text: str, limit: int = 200) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def join_all(targets: list[Callable[[], None]], name: str, errors: list[BaseException]) -> None:
+    """Run each of ``targets`` in a thread of its own, join them all, and raise
+    the first error they put in ``errors``."""
+    threads = [
+        threading.Thread(target=target, name=f"{name}-{i}", daemon=True) for i, target in enumerate(targets)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]

@@ -135,19 +135,19 @@ class NativeThreads(_ProcessProbe):
 
     def __init__(self) -> None:
         self._stat = proc_file("stat")
-        self._last = (sys.maxsize, 0)  # the first read has nothing to wait for
+        self._others = sys.maxsize  # threads no Python thread accounts for; the first read waits for none
         super().__init__()
 
     def sample(self) -> int:
-        """The count once threads just joined have exited: growth beyond the
-        Python threads started since the last read may take ``LINGER`` to fall."""
-        count, python = self._read(), threading.active_count()
-        last_count, last_python = self._last
-        deadline = perf_counter() + LINGER
-        while count - last_count > python - last_python and perf_counter() < deadline:
-            sleep(LINGER / 20)
-            count, python = self._read(), threading.active_count()
-        self._last = (count, python)
+        """The count once threads just joined have exited: more threads than
+        Python's beyond those counted last time may take ``LINGER`` to fall."""
+        count = self._read()
+        if count - threading.active_count() > self._others:
+            deadline = perf_counter() + LINGER
+            while count - threading.active_count() > self._others and perf_counter() < deadline:
+                sleep(LINGER / 20)
+                count = self._read()
+        self._others = count - threading.active_count()
         return count
 
     def _read(self) -> int:
