@@ -13,6 +13,11 @@ when tracemalloc traces (the locate phase).
 
 The hook is the one ``warnings.catch_warnings(record=True)`` installs, so it
 sees each warning's ``source`` object; everything is put back on close.
+
+What event loops are told of unclosed objects (``loop_reports``) is caught
+too, and not printed. A report that repeats the warning just seen, about
+the same object (aiohttp warns, then reports), is not counted twice; one
+without a warning counts as one.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from leakharness.frames import Frame, Site, traceback_site, walk
+from leakharness.measure.loop_reports import Context, LoopReports, reported_objects
 from leakharness.resources import Resource
 
 MAX_RECORDED = 64  # described warnings kept while recording: a few per traced cycle
@@ -63,6 +69,9 @@ class UnclosedWarnings:
     def __init__(self) -> None:
         self.count = 0
         self.recorded: list[Unclosed] | None = None
+        # The last warning's object, as its type and id: enough to know its report
+        # again while it is being finalized, without keeping it alive.
+        self._warned: tuple[type, int] | None = None
         self._catcher = warnings.catch_warnings()
         self._catcher.__enter__()
         self._forward = _forwarder()
@@ -72,11 +81,15 @@ class UnclosedWarnings:
             warnings.showwarning = getattr(warnings, "_showwarning_orig", warnings.showwarning)
         else:  # pragma: no cover - an interpreter without the hook: counts, without sources
             warnings.showwarning = self._seen_plain
+        self._loop_reports = LoopReports(self._reported)
+        self._loop_reports.install()
 
     def sample(self) -> int:
+        self._loop_reports.install()  # a cycle may have imported asyncio since
         return self.count
 
     def close(self) -> None:
+        self._loop_reports.close()
         self._catcher.__exit__(None, None, None)
 
     @contextmanager
@@ -93,24 +106,36 @@ class UnclosedWarnings:
         if not issubclass(message.category, ResourceWarning):
             self._forward(message)
             return
+        source = getattr(message, "source", None)
+        self._warned = (type(source), id(source)) if source is not None else None
+        self._count(lambda: _describe(message))
+
+    def _reported(self, context: Context) -> None:
+        objects = reported_objects(context)
+        if self._warned is not None and self._warned in {(type(o), id(o)) for o in objects}:
+            self._warned = None  # counted with its warning
+            return
+        self._count(lambda: _describe_report(context, objects))
+
+    def _count(self, describe: Callable[[], Unclosed]) -> None:
         self.count += 1
         if self.recorded is not None and len(self.recorded) < MAX_RECORDED:
-            self.recorded.append(_describe(message))
+            self.recorded.append(describe())
 
     def _seen_plain(self, message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
         if issubclass(category, ResourceWarning):
             self.count += 1
 
 
-def _site(source: object) -> Site | None:
+def _site(source: object, stack: object = None) -> Site | None:
     """Where ``source`` was allocated, from tracemalloc; else from the creation
     stack asyncio-style objects keep in debug mode (``_source_traceback``: on
     Python 3.11, tracemalloc finds no traceback for an instance of a class
-    with a managed ``__dict__``)."""
-    traceback = tracemalloc.get_object_traceback(source)
+    with a managed ``__dict__``), or else ``stack``, the one a report gave."""
+    traceback = tracemalloc.get_object_traceback(source) if source is not None else None
     if traceback is not None:
         return traceback_site(traceback)
-    stack = getattr(source, "_source_traceback", None)
+    stack = getattr(source, "_source_traceback", stack)
     if isinstance(stack, list) and all(hasattr(entry, "lineno") for entry in stack):
         return walk((entry.filename, entry.lineno) for entry in reversed(stack))
     return None
@@ -132,12 +157,21 @@ def _forwarder() -> Callable[[Any], None]:
 
 
 def _describe(message: Any) -> Unclosed:
-    source = getattr(message, "source", None)
-    site = _site(source) if source is not None else None
+    return _unclosed(getattr(message, "source", None), str(message.message), message.category.__name__)
+
+
+def _describe_report(context: Context, objects: list[object]) -> Unclosed:
+    source = objects[0] if objects else None
+    return _unclosed(source, str(context["message"]), "event loop report", context.get("source_traceback"))
+
+
+def _unclosed(source: object, text: str, anonymous: str, stack: object = None) -> Unclosed:
+    """``source`` left unclosed (``anonymous`` names its kind when it is None)."""
+    site = _site(source, stack)
     kind = type(source) if source is not None else None
     return Unclosed(
-        kind=f"{kind.__module__}.{kind.__qualname__}" if kind else message.category.__name__,
-        message=_ADDRESS.sub("", str(message.message)),
+        kind=f"{kind.__module__}.{kind.__qualname__}" if kind else anonymous,
+        message=_ADDRESS.sub("", text),
         created=site.stack(STACK_DEPTH) if site else (),
         inside=site.inside() if site else None,
     )
