@@ -117,23 +117,7 @@ class Settings:
     def from_pyproject(cls, path: Path, *, required: bool = False) -> Settings:
         """Settings from the ``[tool.leakharness]`` table of ``path``; the
         defaults when it has none, unless the table is ``required``."""
-        table = _table(path)
-        if table is None:
-            if required:
-                raise LeakHarnessError(f"{path}: no [tool.leakharness] table")
-            return cls()
-        keys: dict[str, str] = {}
-        for key in table:
-            name = key.replace("-", "_")
-            if name in keys:
-                raise LeakHarnessError(
-                    f"{path} [tool.leakharness]: {keys[name]!r} and {key!r} name one setting"
-                )
-            keys[name] = key
-        try:
-            return cls().replace(**{name: table[key] for name, key in keys.items()})
-        except LeakHarnessError as err:
-            raise LeakHarnessError(f"{path} [tool.leakharness]: {err}") from err
+        return read_pyproject(path, required=required).settings
 
 
 def _settings_from(values: dict[str, Any]) -> Settings:
@@ -167,6 +151,51 @@ def find_pyproject(start: Path) -> Path | None:
             if b"leakharness" in candidate.read_bytes():
                 raise
     return None
+
+
+@dataclass(frozen=True)
+class SettingsFile:
+    """Settings as a file gave them: ``path`` (None: no file, the built-in
+    defaults) and the fields its table ``named``."""
+
+    settings: Settings
+    path: Path | None = None
+    named: frozenset[str] = frozenset()
+
+    def __repr__(self) -> str:
+        return f"<SettingsFile {self.path} named={sorted(self.named)}>"
+
+
+def read_pyproject(path: Path, *, required: bool = False) -> SettingsFile:
+    """``Settings.from_pyproject``, with the fields the table set."""
+    table = _table(path)
+    if table is None:
+        if required:
+            raise LeakHarnessError(f"{path}: no [tool.leakharness] table")
+        return SettingsFile(Settings(), path)
+    keys: dict[str, str] = {}
+    for key in table:
+        name = key.replace("-", "_")
+        if name in keys:
+            raise LeakHarnessError(f"{path} [tool.leakharness]: {keys[name]!r} and {key!r} name one setting")
+        keys[name] = key
+    try:
+        settings = Settings().replace(**{name: table[key] for name, key in keys.items()})
+    except LeakHarnessError as err:
+        raise LeakHarnessError(f"{path} [tool.leakharness]: {err}") from err
+    return SettingsFile(settings, path, frozenset(keys))
+
+
+def command_line_settings(config: Path | None, start: Path) -> SettingsFile:
+    """A command line's defaults: ``[tool.leakharness]`` of ``config`` (the file
+    ``--config`` names: it must exist and have the table), else of the nearest
+    pyproject.toml at or above ``start`` that has one, else the built-in ones."""
+    if config is not None and not config.is_file():
+        raise LeakHarnessError(f"--config {config}: no such file")
+    path = config if config is not None else find_pyproject(start)
+    if path is None:
+        return SettingsFile(Settings())
+    return read_pyproject(path, required=config is not None)
 
 
 def _table(path: Path) -> dict[str, Any] | None:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from leakharness.config import FIELD_NAMES, Settings, find_pyproject
+from leakharness.config import FIELD_NAMES, Settings, command_line_settings, find_pyproject, read_pyproject
 from leakharness.errors import LeakHarnessError
 from leakharness.judge.tolerance import Tolerance
 from leakharness.resources import Resource
@@ -246,6 +246,28 @@ def test_from_pyproject_with_non_table_tool_key(tmp_path: Path) -> None:
     path = write_pyproject(tmp_path, "tool = 1\n")
     with pytest.raises(LeakHarnessError, match=r"pyproject\.toml"):
         Settings.from_pyproject(path)
+
+
+def test_read_pyproject_names_the_fields_the_table_set(tmp_path: Path) -> None:
+    path = write_pyproject(tmp_path, "[tool.leakharness]\nmin-cycles = 12\ntolerances = { rss = 8192 }\n")
+    found = read_pyproject(path)
+    assert (found.path, found.named) == (path, frozenset({"min_cycles", "tolerances"}))
+    assert found.settings == Settings.from_pyproject(path)
+    assert read_pyproject(write_pyproject(tmp_path / "bare", "[tool.ruff]\n")).named == frozenset()
+
+
+def test_command_line_settings_from_config_else_the_nearest_else_defaults(tmp_path: Path) -> None:
+    nearest = write_pyproject(tmp_path, "[tool.leakharness]\nwarmup = 1\n")
+    other = write_pyproject(tmp_path / "other", "[tool.leakharness]\nwarmup = 3\n")
+    start = tmp_path / "src"
+    start.mkdir()
+    assert command_line_settings(None, start).path == nearest
+    assert command_line_settings(other, start).settings.warmup == 3
+    with pytest.raises(LeakHarnessError, match=r"^--config .*missing\.toml: no such file$"):
+        command_line_settings(tmp_path / "missing.toml", start)
+    bare = write_pyproject(tmp_path / "bare", "[tool.ruff]\n")
+    with pytest.raises(LeakHarnessError, match=r"no \[tool.leakharness\] table"):
+        command_line_settings(bare, start)
 
 
 def test_find_pyproject_finds_nearest_with_table(tmp_path: Path) -> None:

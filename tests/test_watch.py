@@ -12,15 +12,19 @@ from typing import Any
 
 import pytest
 
+from leakharness import Resource
+from leakharness.errors import LeakHarnessError
+from leakharness.integrations.watch import build_parser, settings_from
+from leakharness.integrations.watch_process import WATCHED
+from leakharness.judge.tolerance import Tolerance
 from tests.helpers import ROOT, free_port, run_cli
-
-pytest.importorskip("flask")
 
 EXAMPLE = ROOT / "examples" / "flask_app.py"
 ROUNDS = ["--requests", "10", "--warmup", "1", "--min-rounds", "6", "--rounds", "12", "--time-budget", "60"]
 
 
 def serve(twin: str, port: int) -> str:
+    pytest.importorskip("flask")
     return shlex.join([sys.executable, str(EXAMPLE), "serve", twin, str(port)])
 
 
@@ -71,6 +75,7 @@ def test_the_fixed_twin_is_clean_at_concurrency_4(tmp_path: Path) -> None:
 
 @pytest.fixture
 def leaky_server() -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    pytest.importorskip("flask")
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, str(EXAMPLE), "serve", "leaky", str(port)], stdout=subprocess.PIPE
@@ -145,3 +150,100 @@ def test_no_such_pid_exits_2() -> None:
 def test_help_names_the_subcommand() -> None:
     run = run_cli("watch", "--help")
     assert run.code == 0 and "--pid PID" in run.stdout and "wsgi_cycle" in run.stdout
+
+
+PYPROJECT = """\
+[tool.leakharness]
+resources = ["fds", "rss", "heap"]
+tolerances = { rss = "5%", fds = 2 }
+warn_tolerances = { rss = "1%" }
+max_cycles = 300      # sized for in-process cycles: not a watch's rounds
+time_budget = 5
+"""
+
+
+def watch_settings(folder: Path, monkeypatch: pytest.MonkeyPatch, *options: str) -> Any:
+    monkeypatch.chdir(folder)
+    return settings_from(build_parser().parse_args(["--pid", "1", "--url", "http://127.0.0.1:9/", *options]))
+
+
+def test_resources_and_tolerances_come_from_pyproject(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT)
+    inner = tmp_path / "service"
+    inner.mkdir()
+    settings = watch_settings(inner, monkeypatch)  # the nearest file at or above
+    assert settings.resources == (Resource.FDS, Resource.RSS, Resource.HEAP)
+    assert settings.tolerances == {
+        Resource.RSS: Tolerance(percent=5.0),
+        Resource.FDS: Tolerance(per_cycle=2.0),
+    }
+    assert settings.warn_tolerances == {Resource.RSS: Tolerance(percent=1.0)}
+    assert (settings.max_cycles, settings.time_budget) == (20, 300.0)  # the watch's own defaults
+
+
+def test_flags_win_over_pyproject(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT)
+    settings = watch_settings(tmp_path, monkeypatch, "--resources", "uss,fds", "--tolerance", "rss=4096")
+    assert settings.resources == (Resource.USS, Resource.FDS)
+    assert settings.tolerances == {
+        Resource.RSS: Tolerance(per_cycle=4096.0),
+        Resource.FDS: Tolerance(per_cycle=2.0),
+    }
+
+
+def test_without_resources_in_the_file_a_watch_samples_all_it_can(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.leakharness]\ntolerances = { fds = 1 }\n")
+    settings = watch_settings(tmp_path, monkeypatch)
+    assert settings.resources == WATCHED and settings.tolerances == {Resource.FDS: Tolerance(per_cycle=1.0)}
+
+
+def test_config_names_another_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT)
+    other = tmp_path / "watch.toml"
+    other.write_text('[tool.leakharness]\nresources = ["connections"]\n')
+    assert watch_settings(tmp_path, monkeypatch, "--config", str(other)).resources == (Resource.CONNECTIONS,)
+    with pytest.raises(LeakHarnessError, match="no such file"):
+        watch_settings(tmp_path, monkeypatch, "--config", str(tmp_path / "missing.toml"))
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('tolerances = { rss = "lots" }', "pyproject.toml [tool.leakharness]: tolerances for rss:"),
+        ('resources = ["disk"]', "pyproject.toml [tool.leakharness]: unknown resource 'disk'"),
+        (
+            'resources = ["heap", "tasks"]',
+            "pyproject.toml [tool.leakharness]: resources names none that a watch samples",
+        ),
+        ("min_cycles = 0", "pyproject.toml [tool.leakharness]: min_cycles must be >= 1 (got 0)"),
+    ],
+)
+def test_bad_values_in_pyproject_exit_2_with_one_line(tmp_path: Path, table: str, message: str) -> None:
+    (tmp_path / "pyproject.toml").write_text(f"[tool.leakharness]\n{table}\n")
+    run = run_cli("watch", "--pid", "1", "--url", "http://127.0.0.1:9/", cwd=tmp_path)
+    assert run.code == 2, run.stdout + run.stderr
+    (line,) = run.stderr.splitlines()
+    assert line.startswith("leakharness watch: error: ") and message in line, line
+
+
+def test_a_watch_run_keeps_to_the_files_resources_and_tolerances(
+    leaky_server: tuple[subprocess.Popen[bytes], int], tmp_path: Path
+) -> None:
+    server, port = leaky_server
+    # Five requests a round leak five descriptors: the file's tolerance of ten a round accepts them.
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.leakharness]\nresources = ["fds"]\ntolerances = { fds = 10 }\n'
+    )
+    load = f"import urllib.request\nfor _ in range(5): urllib.request.urlopen('http://127.0.0.1:{port}/report/motion').read()\n"
+    report = tmp_path / "watch.json"
+    args = ("--pid", str(server.pid), *ROUNDS, "--json", str(report), "--", sys.executable, "-c", load)
+    run = run_cli("watch", *args, cwd=tmp_path, timeout=120)
+    assert run.code == 0, run.stdout + run.stderr
+    (test,) = json.loads(report.read_text())["tests"]
+    ((result),) = test["resources"]
+    assert (result["resource"], result["verdict"]) == ("fds", "clean")
+    assert "within tolerance (+5 fds/cycle" in result["reason"], result

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from leakharness._version import __version__
-from leakharness.config import Settings, find_pyproject
+from leakharness.config import Settings, command_line_settings
 from leakharness.errors import LeakHarnessError
 from leakharness.integrations import compare
 from leakharness.integrations.ci import Gate, add_options, finish
@@ -161,13 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    if args.config is not None and not args.config.is_file():
-        raise LeakHarnessError(f"--config {args.config}: no such file")
-    if args.config is not None:
-        settings = Settings.from_pyproject(args.config, required=True)
-    else:
-        found = find_pyproject(Path.cwd())
-        settings = Settings.from_pyproject(found) if found else Settings()
+    settings = command_line_settings(args.config, Path.cwd()).settings
     changes: dict[str, Any] = {}
     for option, name in (
         ("cycles", "max_cycles"),

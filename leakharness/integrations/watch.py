@@ -16,7 +16,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from leakharness.config import Settings
+from leakharness.config import Settings, command_line_settings
 from leakharness.errors import LeakHarnessError
 from leakharness.integrations.terminal import print_all, run_console
 from leakharness.integrations.usage import EXIT_USAGE, Parser
@@ -47,6 +47,9 @@ examples:
   leakharness watch --pid 4242 --url http://127.0.0.1:8000/items --requests 200 --concurrency 4
   leakharness watch --start "gunicorn -w 2 -b 127.0.0.1:8000 app:app" --url http://127.0.0.1:8000/
   leakharness watch --pid 4242 --port 8000 -- ./load.sh
+
+resources, tolerances and warn_tolerances default to [tool.leakharness] in the
+nearest pyproject.toml (or --config); the options win.
 
 exit status: 0 nothing leaked, 1 a leak or an error, 2 usage error.
 """
@@ -90,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--tolerance", action="append", default=[], metavar="RES=N", help="accepted growth per round"
     )
     rounds.add_argument("--warn", action="append", default=[], metavar="RES=N", help="warn above this growth")
+    rounds.add_argument(
+        "--config",
+        type=Path,
+        metavar="PYPROJECT",
+        help="read resources and tolerances from [tool.leakharness] of this file (default: the nearest)",
+    )
     out = parser.add_argument_group("output")
     out.add_argument("--json", type=Path, metavar="PATH", help="also write the report as JSON")
     out.add_argument("--html", type=Path, metavar="PATH", help="also write the report as one HTML page")
@@ -106,17 +115,25 @@ def settings_from(args: argparse.Namespace) -> Settings:
     ):
         if value < low:
             raise LeakHarnessError(f"{option} must be >= {low} (got {value})")
+    file = command_line_settings(args.config, Path.cwd())
+    found = file.settings
     changes: dict[str, Any] = {
         "max_cycles": args.rounds,
         "min_cycles": min(args.min_rounds, args.rounds),
         "warmup": args.warmup,
         "time_budget": args.time_budget,
-        "resources": WATCHED,
-        "tolerances": _amounts("--tolerance", args.tolerance),
-        "warn_tolerances": _amounts("--warn", args.warn),
+        "resources": found.resources if "resources" in file.named else WATCHED,
+        "tolerances": {**found.tolerances, **_amounts("--tolerance", args.tolerance)},
+        "warn_tolerances": {**found.warn_tolerances, **_amounts("--warn", args.warn)},
     }
     if args.resources:
         changes["resources"] = [name for name in args.resources.split(",") if name.strip()]
+    elif not set(changes["resources"]) & set(WATCHED):
+        sampled = ", ".join(r.value for r in WATCHED)
+        raise LeakHarnessError(
+            f"{file.path} [tool.leakharness]: resources names none that a watch samples ({sampled}); "
+            "give --resources"
+        )
     return Settings().replace(**changes)
 
 
