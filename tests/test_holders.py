@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import random
 import stat
 import sys
 import threading
@@ -17,7 +18,7 @@ import objgraph
 import pytest
 
 from leakharness.diagnose import holders
-from leakharness.diagnose.findings import type_name
+from leakharness.diagnose.findings import Findings, type_name
 from leakharness.diagnose.holder_steps import Holder, HolderKind, Step
 from leakharness.diagnose.holders import find_holder, render_graph
 
@@ -85,6 +86,7 @@ _LATEST: list[Session] = []
 _LISTENERS: list[Callable[[], None]] = []
 _STATE = threading.local()
 _ROOT = Node()
+_KEPT_BY_HARNESS: list[object] = []
 on_event = _make_handler()
 
 
@@ -228,6 +230,7 @@ def test_a_class_can_be_the_leaked_object() -> None:
 def test_type_names_match_objgraph_typestats() -> None:
     open_session("a")
     inner = Outer.Inner()
+    gc.collect()  # sessions of earlier tests caught in reference cycles
     stats = objgraph.typestats(shortnames=False)
     assert stats[type_name(_SESSIONS["a"])] == 1
     assert type_name(inner) == name_of(Outer.Inner) == f"{__name__}.Inner"
@@ -385,3 +388,62 @@ def test_holders_rank_project_roots_then_library_steps_then_length(
     ]
     top = min(chains, key=lambda h: h.rank)
     assert (top.project_root, top.library_steps, len(top.steps)) == best
+
+
+def _tangle(rng: random.Random, modules: list[types.ModuleType]) -> list[Leaf]:
+    """Leaves that refer to each other at random, through lists, dicts and
+    attributes, some of them bound in ``modules``."""
+    leaves = [Leaf() for _ in range(120)]
+    for leaf in leaves:
+        for _ in range(rng.randint(0, 3)):
+            other = rng.choice(leaves)
+            setattr(leaf, f"a{rng.randint(0, 4)}", rng.choice([other, [other], {"k": other}]))
+    for module in modules:
+        for n in range(rng.randint(10, 20)):
+            setattr(module, f"g{n}", rng.choice(leaves))
+    return leaves
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_walk_by_levels_finds_the_chain_of_a_walk_one_object_at_a_time(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(holders, "BATCH", 3)  # levels span several batches
+    modules = [types.ModuleType(f"tangle{n}") for n in range(4)]
+    rng = random.Random(seed)
+    leaves = _tangle(rng, modules)
+    ours = (id(leaves), id(modules))
+
+    def is_root(obj: object) -> bool:
+        return any(obj is module for module in modules)
+
+    found = 0
+    for leaf in rng.sample(leaves, 30):
+        expected = objgraph.find_backref_chain(leaf, is_root, max_depth=6, extra_ignore=ours)
+        chain = holders.referrer_chain(leaf, is_root, 6, set(ours))
+        assert [id(o) for o in chain or [leaf]] == [id(o) for o in expected]
+        found += chain is not None
+    assert found >= 10  # most leaves are held from a module
+
+
+def test_the_harness_own_objects_hold_no_one() -> None:
+    _KEPT_BY_HARNESS.append(Findings((Ticket(),)))  # a module's list → a harness object → a ticket
+    try:
+        assert find_holder(instances(Ticket)) is None
+        _KEPT_BY_HARNESS.append(instances(Ticket)[0])
+        assert holder_of(Ticket).path == f"module {__name__} → list _KEPT_BY_HARNESS → Ticket"
+    finally:
+        _KEPT_BY_HARNESS.clear()
+
+
+def test_the_callers_containers_are_no_holders() -> None:
+    _LATEST.append(Session())
+    samples = {"Session": [_LATEST[-1]]}
+    assert find_holder(instances(Session), besides=[samples, *samples.values()]) is not None
+    _LATEST.clear()
+    _KEPT_BY_HARNESS.append(samples)
+    try:
+        assert find_holder(samples["Session"][:], besides=[samples, *samples.values()]) is None
+        assert find_holder(samples["Session"][:]) is not None  # through the module's list
+    finally:
+        _KEPT_BY_HARNESS.clear()

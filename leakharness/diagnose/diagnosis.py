@@ -11,6 +11,7 @@ invisible to ``gc.get_referrers``.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Hashable, Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -212,6 +213,7 @@ def _holder(
     leaked one; it is returned too."""
     best: Holder | None = None
     held: object | None = None
+    gc.collect()  # garbage refers to live objects too, and leads nowhere
     for name in _candidate_types(types):
         depth = MAX_DEPTH
         if best is not None and best.rank[:2] == (False, 0):  # only a shorter chain can win
@@ -219,7 +221,7 @@ def _holder(
         if depth < 2:  # root → holder → object: nothing but a global is shorter
             break
         sample = samples.get(name, [])[-1:]
-        holder = find_holder(sample, max_depth=depth)
+        holder = find_holder(sample, max_depth=depth, besides=[samples, *samples.values()])
         if holder is not None and (best is None or holder.rank < best.rank):
             best, held = holder, sample[0]
     if best is None:
