@@ -108,6 +108,7 @@ def holder_of(cls: type) -> Holder:
 
 @pytest.fixture(autouse=True)
 def _empty_holders() -> Iterator[None]:
+    gc.collect()  # as the diagnosis does before its searches: earlier tests' garbage eats their visits
     yield
     _SESSIONS.clear()
     _LATEST.clear()
@@ -390,10 +391,18 @@ def test_holders_rank_project_roots_then_library_steps_then_length(
     assert (top.project_root, top.library_steps, len(top.steps)) == best
 
 
-def _tangle(rng: random.Random, modules: list[types.ModuleType]) -> list[Leaf]:
-    """Leaves that refer to each other at random, through lists, dicts and
+class Knot:
+    pass
+
+
+class Receipt:
+    pass
+
+
+def _tangle(rng: random.Random, modules: list[types.ModuleType]) -> list[Knot]:
+    """Knots that refer to each other at random, through lists, dicts and
     attributes, some of them bound in ``modules``."""
-    leaves = [Leaf() for _ in range(120)]
+    leaves = [Knot() for _ in range(120)]
     for leaf in leaves:
         for _ in range(rng.randint(0, 3)):
             other = rng.choice(leaves)
@@ -427,11 +436,11 @@ def test_the_walk_by_levels_finds_the_chain_of_a_walk_one_object_at_a_time(
 
 
 def test_the_harness_own_objects_hold_no_one() -> None:
-    _KEPT_BY_HARNESS.append(Findings((Ticket(),)))  # a module's list → a harness object → a ticket
+    _KEPT_BY_HARNESS.append(Findings((Receipt(),)))  # a module's list → a harness object → a receipt
     try:
-        assert find_holder(instances(Ticket)) is None
-        _KEPT_BY_HARNESS.append(instances(Ticket)[0])
-        assert holder_of(Ticket).path == f"module {__name__} → list _KEPT_BY_HARNESS → Ticket"
+        assert find_holder(instances(Receipt)) is None
+        _KEPT_BY_HARNESS.append(instances(Receipt)[0])
+        assert holder_of(Receipt).path == f"module {__name__} → list _KEPT_BY_HARNESS → Receipt"
     finally:
         _KEPT_BY_HARNESS.clear()
 
@@ -447,3 +456,29 @@ def test_the_callers_containers_are_no_holders() -> None:
         assert find_holder(samples["Session"][:]) is not None  # through the module's list
     finally:
         _KEPT_BY_HARNESS.clear()
+
+
+def _keeper() -> Callable[[], None]:
+    kept: list[Token] = []
+
+    def keep() -> None:
+        kept.append(Token())
+
+    return keep
+
+
+def test_a_closure_a_frame_holds_is_a_root() -> None:
+    keep = _keeper()
+    keep()
+    holder = holder_of(Token)
+    assert holder.path.startswith("frame test_a_closure_a_frame_holds_is_a_root (test_holders.py:")
+    assert holder.path.endswith("→ function _keeper.<locals>.keep → list kept (closure of keep) → Token")
+    assert keep is not None
+
+
+def test_a_closures_globals_lead_to_its_module() -> None:
+    def cycle() -> None:
+        open_session("a")
+
+    cycle()
+    assert holder_of(Session).path == f"module {__name__} → dict _SESSIONS → Session"

@@ -101,6 +101,7 @@ def render_graph(obj: object, path: Path) -> Path | None:
     dot = shutil.which("dot")
     if dot is None:
         return None
+    gc.collect()
     roots = _Roots(obj, _harness_ids(sys._getframe()))
     chain = roots.chain(MAX_DEPTH)
     graph = io.StringIO()
@@ -147,7 +148,8 @@ class _Roots:
     3.11 traverses a frame's locals only once the frame has finished), so the
     objects they hold are roots themselves, remembered with frame and name.
     Functions, classes and modules held by frames are left out: a module or
-    class owns them, and pytest's frames hold every test function.
+    class owns them, and pytest's frames hold every test function. Closures
+    are kept: nothing else owns them.
     """
 
     def __init__(self, target: object, ignore: set[int], project_only: bool = False) -> None:
@@ -225,18 +227,25 @@ def _next_level(
             key = id(source)
             if key in ignore or key in parent or _harness_own(source):
                 continue
-            first[key] = start if len(batch) == 1 else _first_referent(source, batch, start)
-            parent[key] = level[first[key]]
-            found.append(source)
+            alone = len(batch) == 1 and not isinstance(source, types.FunctionType)
+            offset = 0 if alone else _first_held(source, batch)
+            if offset is not None:
+                first[key] = start + offset
+                parent[key] = level[first[key]]
+                found.append(source)
     walk.append(found)
     ignore.add(id(found))
     return sorted(found, key=lambda source: first[id(source)])
 
 
-def _first_referent(source: object, batch: list[object], start: int) -> int:
-    """The level index of the first of ``batch`` that ``source`` refers to."""
+def _first_held(source: object, batch: list[object]) -> int | None:
+    """The index in ``batch`` of the first object ``source`` refers to, or
+    None. A function's globals are its module's, which the module holds: a
+    closure reached through them would outrank the module itself."""
     referents = {id(obj) for obj in gc.get_referents(source)}
-    return start + next(i for i, obj in enumerate(batch) if id(obj) in referents)
+    if isinstance(source, types.FunctionType):
+        referents.discard(id(source.__globals__))
+    return next((i for i, obj in enumerate(batch) if id(obj) in referents), None)
 
 
 def _harness_own(obj: object) -> bool:
@@ -300,6 +309,12 @@ def _frame_variables(frames: list[types.FrameType]) -> dict[int, tuple[types.Fra
         if not isinstance(variables, dict) or variables is frame.f_globals:
             continue
         for name, value in variables.items():
-            if not isinstance(value, (types.FunctionType, types.ModuleType, type)):
+            if _closure(value) or not isinstance(value, (types.FunctionType, types.ModuleType, type)):
                 held.setdefault(id(value), (frame, name))
     return held
+
+
+def _closure(value: object) -> bool:
+    """A function made inside another (a cycle a factory returned): no module
+    or class owns it, so the frame that holds it is its root."""
+    return isinstance(value, types.FunctionType) and "<locals>" in value.__qualname__
