@@ -125,3 +125,47 @@ def test_a_leak_through_ten_library_lines_is_one_row_at_the_project_call(fake_li
     assert row.size_per_cycle >= sum(100 * n for n in range(1, 11))
     assert row.to_dict()["inside"]["origin"] == "library"
     assert row.traceback[0] == frames.Frame(__file__, call)
+
+
+def _nested_allocations() -> list[object]:
+    return [bytearray(64) for _ in range(20)] + [str(n) * 50 for n in range(20)]
+
+
+def _traced_snapshot() -> tuple[tracemalloc.Snapshot, list[object]]:
+    """A snapshot of a few allocations of this file's, and those allocations."""
+    tracemalloc.start(8)
+    try:
+        kept = _nested_allocations()
+        return tracemalloc.take_snapshot(), kept
+    finally:
+        tracemalloc.stop()
+
+
+def test_traces_read_from_a_snapshot_match_its_statistics() -> None:
+    snapshot, kept = _traced_snapshot()
+    expected = {
+        tuple((f.filename, f.lineno) for f in reversed(stat.traceback)): [stat.size, stat.count]
+        for stat in snapshot.statistics("traceback")
+    }
+    by_stack = locate_module._by_stack(snapshot)
+    assert dict(by_stack) == expected
+    assert [part[0] for _, part in by_stack] == sorted((part[0] for part in expected.values()), reverse=True)
+    assert any(stack[0][0] == USER for stack in expected) and kept
+
+
+class _OtherTraces:
+    """A snapshot's traces without the tuples of this version's tracemalloc."""
+
+    def __init__(self, snapshot: tracemalloc.Snapshot) -> None:
+        self._public = list(snapshot.traces)
+
+    def __iter__(self) -> Iterator[tracemalloc.Trace]:
+        return iter(self._public)
+
+
+def test_traces_are_read_through_the_public_api_when_the_tuples_change() -> None:
+    snapshot, kept = _traced_snapshot()
+    expected = sorted(locate_module._traces(snapshot))
+    other = type("Snapshot", (), {"traces": _OtherTraces(snapshot)})()
+    assert sorted(locate_module._traces(other)) == expected  # type: ignore[arg-type]
+    assert len(expected) == len(snapshot.traces) and kept

@@ -15,6 +15,7 @@ import fnmatch
 import gc
 import linecache
 import tracemalloc
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -23,7 +24,7 @@ import objgraph
 
 from leakharness.diagnose.findings import type_name
 from leakharness.errors import LeakHarnessError
-from leakharness.frames import Frame, Site, origin, traceback_site
+from leakharness.frames import Frame, Site, origin, walk
 from leakharness.measure.session import Session
 
 TRACE_FRAMES = 16  # the charged frame is the innermost in the project: rarely deeper
@@ -184,7 +185,8 @@ def ignored(file: str, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatch(file, pattern) for pattern in patterns)
 
 
-_Sites = dict[tracemalloc.Traceback, Site | None]
+Stack = tuple[tuple[str, int], ...]  # a trace's (file, line) frames, innermost first
+_Sites = dict[Stack, Site | None]
 
 
 def _tallies(snapshot: tracemalloc.Snapshot, sites: _Sites) -> dict[Place, _Tally]:
@@ -193,20 +195,57 @@ def _tallies(snapshot: tracemalloc.Snapshot, sites: _Sites) -> dict[Place, _Tall
     keeps each traceback's site for the next snapshot, which repeats most of
     them (an unclosed file's three snapshots: 97 tracebacks, 49 of them distinct)."""
     tallies: dict[Place, _Tally] = {}
-    for stat in snapshot.statistics("traceback"):
-        if stat.traceback not in sites:
-            sites[stat.traceback] = traceback_site(stat.traceback)
-        site = sites[stat.traceback]
+    for stack, (size, count) in _by_stack(snapshot):
+        if stack not in sites:
+            sites[stack] = walk(stack)
+        site = sites[stack]
         if site is None:
             continue
         tally = tallies.get(site.place)
         if tally is None:
             tally = tallies[site.place] = _Tally(user=site.in_project)
-        tally.size += stat.size
-        tally.count += stat.count
-        if stat.size > tally.biggest:
-            tally.biggest, tally.site = stat.size, site
+        tally.size += size
+        tally.count += count
+        if size > tally.biggest:
+            tally.biggest, tally.site = size, site
     return tallies
+
+
+def _by_stack(snapshot: tracemalloc.Snapshot) -> list[tuple[Stack, list[int]]]:
+    """Size and count of the traces of each stack, biggest first."""
+    parts: dict[Stack, list[int]] = {}
+    for size, stack in _traces(snapshot):
+        part = parts.get(stack)
+        if part is None:
+            parts[stack] = [size, 1]
+        else:
+            part[0] += size
+            part[1] += 1
+    return sorted(parts.items(), key=lambda item: item[1], reverse=True)
+
+
+def _traces(snapshot: tracemalloc.Snapshot) -> Iterator[tuple[int, Stack]]:
+    """Each trace's size and stack. Read from the snapshot's own tuples
+    (domain, size, stack, frames) while they have that shape: making a Trace
+    and a Traceback of each, as ``statistics`` does, cost 1.4 to 4.5 ms a
+    snapshot against 0.2 to 1.2 ms (84 to 566 traces)."""
+    raw = getattr(snapshot.traces, "_traces", None)
+    if isinstance(raw, list) and all(_raw_shape(trace) for trace in raw[:1]):
+        return ((trace[1], trace[2]) for trace in raw)
+    return (
+        (trace.size, tuple((f.filename, f.lineno) for f in reversed(trace.traceback)))
+        for trace in snapshot.traces
+    )
+
+
+def _raw_shape(trace: object) -> bool:
+    return (
+        isinstance(trace, tuple)
+        and len(trace) >= 3
+        and isinstance(trace[1], int)
+        and isinstance(trace[2], tuple)
+        and all(isinstance(frame, tuple) and len(frame) == 2 for frame in trace[2][:1])
+    )
 
 
 def _growing_lines(
