@@ -366,3 +366,27 @@ def test_findings_behave_like_a_tuple_with_notes() -> None:
     assert list(empty) == [] and len(empty) == 0 and not empty
     assert repr(empty) == "<Findings [] notes=['why']>"
     assert empty.to_dict() == {"items": [], "notes": ["why"]}
+
+
+@pytest.mark.parametrize("listing", ["/proc/self/fd", "/dev/fd"])
+def test_a_number_opened_again_on_another_pipe_has_another_identity(
+    listing: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not os.path.isdir(listing):
+        pytest.skip(f"{listing} does not list descriptors here")
+    monkeypatch.setattr(fd_origins, "_FD_DIRS", (listing,))
+    first, other = os.pipe()
+    before = fd_origins.fd_identities()
+    os.close(first)
+    os.close(other)
+    again, other = os.pipe()  # the lowest free numbers: the same two
+    try:
+        after = fd_origins.fd_identities()
+    finally:
+        os.close(again)
+        os.close(other)
+    assert again == first and again in before and again in after
+    assert before[again] != after[again]
+    assert {fd: before[fd] for fd in before.keys() - {first, other}} == {
+        fd: after[fd] for fd in before.keys() - {first, other}
+    }

@@ -10,7 +10,7 @@ appears; on leaving a marked function or the project's outermost one, and
 after a marked line that called something, the listed numbers are compared
 too (a library may open many and keep one above those it closes, leaving the
 lowest where it was). Only on a change is the table read again. A new
-descriptor (a number not open before, or open on another device and inode)
+descriptor (a number not open before, or open on another file, pipe or socket)
 found while a marked function ran is charged to its line; found while an
 unmarked one ran, it marks that function, so that from the next cycle on its
 lines are checked too: the locate phase repeats the cycle. Once every place
@@ -36,7 +36,7 @@ from itertools import chain
 from types import CodeType, FrameType, TracebackType
 from typing import Any
 
-from leakharness.diagnose.fds import fd_identities, listed_fds
+from leakharness.diagnose.fds import Identity, fd_identities, listed_fds
 from leakharness.frames import Origin, Site, live_places, origin, walk
 
 TraceFunction = Any  # sys.settrace's callback type is private to typeshed
@@ -51,7 +51,7 @@ class FdBirths:
         self.note = ""
         self._probe = -1
         self._lowest = -1
-        self._known: dict[int, tuple[int, int]] = {}
+        self._known: dict[int, Identity] = {}
         self._numbers: set[int] = set()
         # Running since the last check: a frame and its line, or line 0 for
         # somewhere in a frame whose lines are not followed.
