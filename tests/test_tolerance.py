@@ -103,3 +103,20 @@ def test_a_warning_level_needs_a_tolerance() -> None:
     with pytest.raises(LeakHarnessError, match="a warning level for rss needs a tolerance for it too"):
         Settings(warn_tolerances={"rss": 1024})
     assert Settings(tolerances={"rss": 4096}, warn_tolerances={"rss": 1024}).warn_tolerances
+
+
+def test_an_unsettled_judgement_stays_unsettled_within_tolerance() -> None:
+    early = series(1000, [0, 0, 0, 300, 300, 300])  # 6 cycles: windows of 2, "moved in its first cycles"
+    judged = judge(early, min_cycles=6, final=False)
+    assert judged.verdict is Verdict.INCONCLUSIVE and not judged.settled
+    result = tolerate(judged, early, "bytes", fail=Tolerance(per_cycle=16))
+    assert result.judgement.verdict is Verdict.CLEAN and not result.judgement.settled
+    at_the_end = judge(early, min_cycles=6, final=True)  # what stopping there would have given
+    stopped = tolerate(at_the_end, early, "bytes", fail=Tolerance(per_cycle=16))
+    assert stopped.judgement.verdict is Verdict.LEAK
+
+
+def test_a_settled_leak_within_tolerance_is_settled_clean() -> None:
+    judged = judge(STEADY, min_cycles=3, unit="blocks")
+    assert judged.settled
+    assert tolerate(judged, STEADY, "blocks", fail=Tolerance(per_cycle=100)).judgement.settled

@@ -92,12 +92,14 @@ def tolerate(
     growth = f"{signed_amount(rate, unit)}/cycle, {_percent(judgement.total_growth, baseline)}"
     if fail is None or not fail.allows(rate, judgement.total_growth, baseline):
         return Tolerated(judgement)
+    # Settled only if the judgement was: an early one's rate is a guess (0 for a series that
+    # "moved in its first cycles"), and a watched server's USS tolerated at 6 rounds then
+    # ended the run, to be judged a leak of +326 KiB a round at that length.
     accepted = replace(
         judgement,
         verdict=Verdict.CLEAN,
         growth_per_cycle=0.0,
         reason=f"within tolerance ({growth} ≤ {fail.describe(unit)}): {judgement.reason}",
-        settled=True,
     )
     if warn is not None and not warn.allows(rate, judgement.total_growth, baseline):
         return Tolerated(accepted, f"growth {growth} is above the warning level {warn.describe(unit)}")
