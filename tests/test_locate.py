@@ -56,6 +56,20 @@ def test_locate_finds_the_line_and_the_growing_type() -> None:
     assert any(t.name.endswith("Session") and t.per_cycle == pytest.approx(1.0) for t in location.types)
 
 
+@pytest.mark.parametrize("user_traces", [False, True])
+def test_tracing_ends_with_the_last_snapshot_unless_the_user_traces(user_traces: bool) -> None:
+    if user_traces:
+        tracemalloc.start(3)
+    try:
+        with preserved_state() as state:
+            location = locate(LocateSession(_leaky_cycle, Settings(), state), Plan(4, 1))
+            assert tracemalloc.is_tracing() is user_traces  # before the tallies, not after the run
+        assert location.lines
+        assert tracemalloc.is_tracing() is user_traces
+    finally:
+        tracemalloc.stop()
+
+
 def test_locate_finds_nothing_in_a_clean_cycle() -> None:
     with preserved_state() as state:
         state.freeze()

@@ -161,6 +161,8 @@ def locate(session: Session, planned: Plan, watch: AbstractContextManager[object
             for _ in range(half):
                 session.run_cycle()
             snapshots.append(_snapshot())
+    # Traced no longer: tallying a leaked thread's snapshots took 11 ms traced, 0.7 ms untraced.
+    session.state.stop_tracing()
     # Tallied once all are taken: what tallying keeps would be traced in the next snapshot
     # (the unclosed file's last one: 864 traces, 322 of them the tallies of the first two).
     sites: _Sites = {}
