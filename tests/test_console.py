@@ -131,6 +131,15 @@ def test_clean_test_shows_only_its_header() -> None:
     assert "test_ok" in text
 
 
+@pytest.mark.parametrize("width", [80, 60])
+def test_a_header_too_long_for_the_terminal_puts_its_figures_on_their_own_line(width: int) -> None:
+    name = "test_" + "x" * (width - 45)  # the id fits, the figures after it do not
+    lines = [line.rstrip() for line in render(Group(*render_test(clean_report(name))), width).splitlines()]
+    assert lines == [f"CLEAN  tests/test_hoard.py::{name}", "  60 cycles, 0.00 s"]
+    short = render(Group(*render_test(clean_report())), width).splitlines()
+    assert [line.rstrip() for line in short] == ["CLEAN  tests/test_hoard.py::test_ok  60 cycles, 0.00 s"]
+
+
 def test_error_text_is_shown() -> None:
     test = TestReport("t::boom", Verdict.ERROR, error="Traceback: ValueError: [x] bad\n")
     text = render(test)

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console, Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
@@ -44,16 +44,45 @@ OUTPUT_LINES = 40  # of a test's captured output, on the console
 
 
 def header(test: TestReport) -> Text:
+    """The verdict, the test's id, its cycles and time, and the kind of leak, on one line."""
+    text = _title(test)
+    figures = _figures(test)
+    if figures:
+        text.append("  ").append_text(figures)
+    return text
+
+
+def _title(test: TestReport) -> Text:
+    return Text().append(verdict_text(test.verdict)).append("  ").append(test.id, style="bold")
+
+
+def _figures(test: TestReport) -> Text:
     text = Text()
-    text.append(verdict_text(test.verdict))
-    text.append("  ")
-    text.append(test.id, style="bold")
     if test.cycles:
-        text.append(f"  {test.cycles} cycles, {test.seconds:.2f} s", style="dim")
+        text.append(f"{test.cycles} cycles, {test.seconds:.2f} s", style="dim")
     kind = test.classification.describe()
     if kind:
-        text.append(f"  [{kind}]", style=STYLES[test.verdict])
+        text.append("  " if text else "").append(f"[{kind}]", style=STYLES[test.verdict])
     return text
+
+
+class _Header:
+    """``header``, with the figures on a line of their own when the whole does
+    not fit: wrapped, it broke between a time and its unit ("10 cycles,"
+    ending one line, "0.00 s" starting the next)."""
+
+    def __init__(self, test: TestReport) -> None:
+        self.test = test
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        whole = header(self.test)
+        if whole.cell_len <= options.max_width:
+            yield whole
+            return
+        yield _title(self.test)
+        figures = _figures(self.test)
+        if figures:
+            yield Padding(figures, (0, 0, 0, 2))
 
 
 def lines_table(lines: Sequence[Line]) -> Table:
@@ -111,7 +140,7 @@ def render_test(
     if detail is Detail.QUIET:
         yield quiet_line(test)
         return
-    yield header(test)
+    yield _Header(test)
     full = detail is Detail.VERBOSE or test.verdict in (Verdict.LEAK, Verdict.INCONCLUSIVE)
     if test.verdict is Verdict.SKIPPED:
         if test.reason:
