@@ -214,7 +214,10 @@ def _tallies(snapshot: tracemalloc.Snapshot, sites: _Sites) -> dict[Place, _Tall
 
 
 def _by_stack(snapshot: tracemalloc.Snapshot) -> list[tuple[Stack, list[int]]]:
-    """Size and count of the traces of each stack, biggest first."""
+    """Size and count of the traces of each stack, in ``statistics``' order:
+    biggest first, ties by count, then by the frames from the outermost (a
+    tie left in the traces' order, which follows addresses, would name
+    another stack from one run to the next)."""
     parts: dict[Stack, list[int]] = {}
     for size, stack in _traces(snapshot):
         part = parts.get(stack)
@@ -223,7 +226,7 @@ def _by_stack(snapshot: tracemalloc.Snapshot) -> list[tuple[Stack, list[int]]]:
         else:
             part[0] += size
             part[1] += 1
-    return sorted(parts.items(), key=lambda item: item[1], reverse=True)
+    return sorted(parts.items(), key=lambda item: (*item[1], item[0][::-1]), reverse=True)
 
 
 def _traces(snapshot: tracemalloc.Snapshot) -> Iterator[tuple[int, Stack]]:
