@@ -17,6 +17,7 @@ from typing import ClassVar
 import objgraph
 import pytest
 
+from leakharness import frames
 from leakharness.diagnose import holders
 from leakharness.diagnose.findings import Findings, type_name
 from leakharness.diagnose.holder_steps import Holder, HolderKind, Step
@@ -482,3 +483,63 @@ def test_a_closures_globals_lead_to_its_module() -> None:
 
     cycle()
     assert holder_of(Session).path == f"module {__name__} → dict _SESSIONS → Session"
+
+
+def test_the_walk_looks_at_none_of_its_own_containers() -> None:
+    token = Token()
+    box = [token]
+    module = types.ModuleType("boxes")
+    module.box = box
+    seen: list[int] = []  # ids: a list of the objects would refer to them
+
+    def is_root(obj: object) -> bool:
+        seen.append(id(obj))
+        return obj is module
+
+    chain = holders.referrer_chain(token, is_root, 4, {id(sys._getframe())})
+    assert [id(obj) for obj in chain or []] == [id(module), id(vars(module)), id(box), id(token)]
+    assert seen == [id(token), id(box), id(vars(module)), id(module)]
+
+
+class Lazy:
+    """Evaluates itself when asked its class, as Django's ``LazyObject`` does."""
+
+    def __init__(self, wrapped: object) -> None:
+        self.wrapped = wrapped
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:
+        raise RuntimeError("a lazy object was evaluated")
+
+
+def test_a_lazy_object_among_the_referrers_is_not_evaluated() -> None:
+    _LATEST.append(Session())
+    _KEPT_BY_HARNESS.append(Lazy(_LATEST))  # beside the module's dict, a referrer of the list
+    try:
+        assert holder_of(Session).path == f"module {__name__} → list _LATEST → Session"
+    finally:
+        _KEPT_BY_HARNESS.clear()
+
+
+def test_a_project_root_declared_later_makes_its_modules_roots(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / "site-packages" / "pkg"
+    module, library = types.ModuleType("pkg.sessions"), types.ModuleType("lib.cache")
+    module.__file__ = str(package / "sessions.py")
+    library.__file__ = str(tmp_path / "site-packages" / "lib" / "cache.py")
+    module.kept = [Session()]  # type: ignore[attr-defined]
+    library.current = module.kept[0]  # type: ignore[attr-defined]  # nearer, in another package
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    monkeypatch.setitem(sys.modules, library.__name__, library)
+    monkeypatch.setattr(frames, "_project_roots", ())
+    frames.origin.cache_clear()
+    try:
+        holder = holder_of(Session)  # both are installed packages' modules: the nearer wins
+        assert not holder.project_root and holder.path == "module lib.cache → Session"
+        frames.add_project_root(package)
+        holder = holder_of(Session)
+        assert holder.project_root and holder.path == "module pkg.sessions → list kept → Session"
+    finally:
+        monkeypatch.undo()
+        frames.origin.cache_clear()
