@@ -22,6 +22,7 @@ from leakharness.diagnose import holders
 from leakharness.diagnose.findings import Findings, type_name
 from leakharness.diagnose.holder_steps import Holder, HolderKind, Step
 from leakharness.diagnose.holders import find_holder, render_graph
+from leakharness.diagnose.references import frame_locals
 
 HERE = Path(__file__).name
 
@@ -200,6 +201,14 @@ def test_a_variable_of_a_running_thread_is_rooted_at_its_frame() -> None:
     line = next(n for n, text in enumerate(Path(__file__).read_text().splitlines(), 1) if "# WAITING" in text)
     assert holder.path == f"frame hold_job ({HERE}:{line}) → Job"
     assert [s.kind for s in holder.steps] == [HolderKind.FRAME, HolderKind.LOCAL]
+
+
+def test_a_frames_variables_are_a_dict_where_f_locals_is_a_proxy() -> None:
+    # Python 3.13's f_locals is a mapping, not a dict (PEP 667): taken as no variables,
+    # no frame variable was a root there.
+    frame = types.SimpleNamespace(f_locals=types.MappingProxyType({"job": Job()}))
+    variables = frame_locals(frame)  # type: ignore[arg-type]
+    assert isinstance(variables, dict) and list(variables) == ["job"]
 
 
 def test_a_variable_of_the_calling_frame_is_a_root() -> None:

@@ -190,8 +190,11 @@ def _closure_name(function: types.FunctionType, cell: object) -> str:
 
 
 def frame_locals(frame: types.FrameType) -> object:
+    """A frame's variables: up to Python 3.12 the frame's own dict; from 3.13
+    ``f_locals`` is a proxy (PEP 667), and a dict of what it shows."""
     try:
-        return frame.f_locals
+        variables = frame.f_locals
+        return variables if isinstance(variables, dict) else dict(variables)
     except Exception:  # a frame torn down meanwhile
         return None
 
