@@ -57,13 +57,23 @@ def test_locate_finds_the_line_and_the_growing_type() -> None:
 
 
 @pytest.mark.parametrize("user_traces", [False, True])
-def test_tracing_ends_with_the_last_snapshot_unless_the_user_traces(user_traces: bool) -> None:
+def test_tracing_ends_with_the_last_snapshot_unless_the_user_traces(
+    user_traces: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tallied_traced: list[bool] = []
+    tallies = locate_module._tallies
+
+    def traced_tallies(snapshot: tracemalloc.Snapshot, sites: dict[object, object]) -> object:
+        tallied_traced.append(tracemalloc.is_tracing())
+        return tallies(snapshot, sites)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(locate_module, "_tallies", traced_tallies)
     if user_traces:
         tracemalloc.start(3)
     try:
         with preserved_state() as state:
             location = locate(LocateSession(_leaky_cycle, Settings(), state), Plan(4, 1))
-            assert tracemalloc.is_tracing() is user_traces  # before the tallies, not after the run
+            assert tallied_traced == [user_traces] * 3  # before the tallies, not after the run
         assert location.lines
         assert tracemalloc.is_tracing() is user_traces
     finally:
