@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import leakharness
+from leakharness.diagnose import diagnosis
 from leakharness.diagnose.diagnosis import group
 from leakharness.diagnose.fds import FdKind
 from leakharness.judge.classify import Kind
@@ -147,3 +148,10 @@ def test_a_native_leak_can_be_profiled_line_by_line() -> None:
 def test_clean_cycles_get_no_diagnosis() -> None:
     test = leakharness.check(lambda: [Session() for _ in range(10)]).tests[0]
     assert test.diagnosis == leakharness.report.model.Diagnosis()
+
+
+def test_without_growing_types_no_holder_is_searched_or_missed(monkeypatch: pytest.MonkeyPatch) -> None:
+    collections: list[int] = []
+    monkeypatch.setattr(diagnosis.gc, "collect", lambda *args: collections.append(1) or 0)
+    found = diagnosis.diagnose(None, (), {})
+    assert found.holders == () and found.notes == () and collections == []

@@ -211,10 +211,13 @@ def _holder(
     it than the statement cache inside it). Each search starts from an
     instance made during the census cycles and still alive, so certainly a
     leaked one; it is returned too."""
+    candidates = _candidate_types(types)
+    if not candidates:  # nothing to search from: a thread or descriptor leak alone
+        return Findings(), None
     best: Holder | None = None
     held: object | None = None
     gc.collect()  # garbage refers to live objects too, and leads nowhere
-    for name in _candidate_types(types):
+    for name in candidates:
         depth = MAX_DEPTH
         if best is not None and best.rank[:2] == (False, 0):  # only a shorter chain can win
             depth = len(best.steps) - 2
