@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import queue
 import sys
 from collections.abc import Callable
@@ -68,6 +69,18 @@ def test_growth_in_library_code_is_charged_to_the_calling_line() -> None:
     ((site, callee),) = found
     assert site == (HERE, marked("PUT")) and found[site, callee] == 4
     assert callee == "put"  # the stdlib's Queue.put, outside the project
+
+
+def test_a_callable_without_a_name_is_no_callee() -> None:
+    add = functools.partial(GROWN.append, 0)  # a C callable with no __name__, as ctypes.memset
+
+    def cycle() -> None:
+        add()  # NAMELESS
+
+    GROWN.clear()
+    found = kept(cycle)
+    # "" lets the line's spelling name the call (3.12+ read the class name: `partial`)
+    assert found == {((HERE, marked("NAMELESS")), ""): 1}
 
 
 def test_the_previous_hook_is_put_back() -> None:

@@ -141,7 +141,10 @@ class LineHooks:
                 return sys.monitoring.DISABLE
             if threading.get_ident() == self._thread:
                 self._at = frame = sys._getframe(1)
-                name = getattr(called, "__name__", None) or type(called).__name__
+                # A callable without a name (a ctypes prototype's instance such as
+                # ctypes.memset, a functools.partial) is no known callee: the line's
+                # spelling names it then, as before 3.12 (its class read `CFunctionType`).
+                name = getattr(called, "__name__", "")
                 self._ledger.switch(((code.co_filename, frame.f_lineno), str(name)), frame)
             return None
 
