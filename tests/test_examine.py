@@ -7,11 +7,13 @@ import mmap
 import subprocess
 import sys
 from itertools import pairwise
+from typing import Any
 
 import pytest
 
 import leakharness
 from leakharness import Resource, Verdict
+from leakharness.measure import detect
 from leakharness.measure.caches import register_cache, unregister_cache
 from tests.helpers import libc, map_page
 
@@ -21,6 +23,7 @@ _KEPT: list[object] = []
 EMPTY_CYCLE = """
 import leakharness
 from itertools import pairwise
+from typing import Any
 test = leakharness.check(lambda: None, max_cycles=300, min_cycles=300).tests[0]
 assert test.cycles == 300, test.cycles
 for result in test.resources:
@@ -200,3 +203,37 @@ def test_a_slow_leaking_cycle_keeps_to_its_time_budget() -> None:
     assert any("not located" in note for note in test.notes), test.notes
     assert test.lines == ()
     assert calls[0] < 60  # warm-up, detection and nothing traced, all within about 0.3 s of cycles
+
+
+def test_where_first_calls_keep_frames_the_judging_runs_once_before_the_baseline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[tuple[int, bool]] = []  # (rows recorded by the real samples, final)
+    real_judge_all = detect.judge_all
+    recorded = [0]
+
+    def judge_all(samples: Any, settings: Any, **options: Any) -> Any:
+        calls.append((recorded[0], options["final"]))
+        return real_judge_all(samples, settings, **options)
+
+    real_record = detect.Samples.record
+
+    def record(self: Any) -> None:
+        if len(self.probes) and not isinstance(self.probes[0], detect._MadeUp):
+            recorded[0] += 1
+        real_record(self)
+
+    monkeypatch.setattr(detect, "judge_all", judge_all)
+    monkeypatch.setattr(detect.Samples, "record", record)
+    monkeypatch.setattr(detect, "KEEPS_FIRST_FRAMES", True)
+    test = leakharness.check(lambda: None).tests[0]
+    before = [final for rows, final in calls if rows == 0]
+    assert test.verdict is Verdict.CLEAN
+    assert len(before) >= 2 * len(detect._SHAPES) and set(before) == {False, True}
+    huge = leakharness.check(lambda: None, max_cycles=10**11, min_cycles=10**10, time_budget=0.5)
+    assert huge.tests[0].cycles < 10**10  # made-up series stay short
+    monkeypatch.setattr(detect, "KEEPS_FIRST_FRAMES", False)
+    calls.clear()
+    recorded[0] = 0
+    leakharness.check(lambda: None)
+    assert [rows for rows, _ in calls if rows == 0] == []
