@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from itertools import count
 
@@ -15,6 +18,7 @@ from leakharness.measure.detect import detect
 from leakharness.measure.session import Session
 from leakharness.measure.state import preserved_state
 from leakharness.resources import Resource
+from tests.helpers import ROOT
 
 
 class FakeProbe:
@@ -147,3 +151,23 @@ def test_a_leak_read_at_every_cycle_or_often_enough_stays_a_leak() -> None:
     clean = _judged([5] * 12, Resource.HEAP)
     out = runner.leaks_need_readings(clean, {Resource.HEAP: 5}, 11, 10)
     assert out[Resource.HEAP].judgement.verdict is Verdict.CLEAN
+
+
+def test_an_empty_cycle_in_a_fresh_interpreter_is_flat_from_its_first_row() -> None:
+    # The loop's own code runs there for the first time. Its first run allocates
+    # on 3.10 (a spare frame) and on 3.12+ once sys.monitoring was used: 1 block per
+    # code object, +30 blocks over rows 1 to 16 before the loop rehearsed.
+    script = (
+        "import json, sys, leakharness\n"
+        "if sys.version_info >= (3, 12):\n"
+        "    m = sys.monitoring\n"
+        "    m.use_tool_id(3, 'test'); m.set_events(3, m.events.LINE)\n"
+        "    m.set_events(3, m.events.NO_EVENTS); m.free_tool_id(3)\n"
+        "test = leakharness.check(lambda: None).tests[0]\n"
+        "print(json.dumps([test.cycles, list(test.result(leakharness.Resource.HEAP).series)]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True, timeout=120
+    )
+    cycles, heap = json.loads(done.stdout)
+    assert cycles == Settings().min_cycles and len(set(heap)) == 1, heap
