@@ -120,6 +120,7 @@ def _measure(cycle: LoopCycle, settings: Settings, tick: Tick | None, ran_before
         if suspicious and budgeted:
             watch = Watch(suspicious, cycle, probe_set.probes)
             location = locate(session, budgeted, watch)
+            watch.describe()
             grown = counter_for(_leaking(detection), location.size_per_cycle)
             if grown is not None:
                 native = attribute(session, *grown, per_cycle)
