@@ -27,8 +27,12 @@ from typing import Any
 test = leakharness.check(lambda: None, max_cycles=300, min_cycles=300).tests[0]
 assert test.cycles == 300, test.cycles
 for result in test.resources:
-    deltas = {b - a for a, b in pairwise(result.series)}
-    assert deltas == {0}, (result.resource, result.series[:20])
+    deltas = [b - a for a, b in pairwise(result.series)]
+    if result.resource.value == "rss":
+        # The first cycle's page: one build passed and failed runs in a row on the same machine.
+        assert 0 <= deltas[0] <= 4096, (result.resource, result.series[:20])
+        deltas = deltas[1:]
+    assert set(deltas) == {0}, (result.resource, result.series[:20])
 print("exactly zero")
 """
 
