@@ -35,7 +35,7 @@ from leakharness.diagnose.findings import type_name
 from leakharness.diagnose.holder_steps import Holder, steps
 from leakharness.diagnose.object_origin import harness_own, is_a, object_origin
 from leakharness.diagnose.references import frame_locals
-from leakharness.frames import Origin, origin, project_roots
+from leakharness.frames import Origin, origin
 
 MAX_DEPTH = 12
 # A search that finds nothing stops after this many objects looked at.
@@ -139,9 +139,12 @@ class _Roots:
         self.budget = MAX_VISITS // 4 if project_only else MAX_VISITS
         self.frames = _live_frames(ignore)
         self.held = _frame_variables(self.frames)
-        self.ignore = ignore | {id(self.frames), id(self.held), id(self.__dict__)}
-        if project_only:  # no way round through other modules: a library's module is a dead end
-            self.ignore = self.ignore | _other_modules()
+        # No way round through other modules: a library's module, or its namespace, is a dead
+        # end. Its origin is looked up only when the walk meets it (every module's: 4 ms for 700).
+        self.modules = _loaded_modules() if project_only else {}
+        self.ignore = ignore | {id(self.frames), id(self.held), id(self.__dict__), id(self.modules)}
+        if project_only:
+            self.ignore.add(id(sys.modules))
         self.visits = 0
 
     def __call__(self, obj: object) -> bool:
@@ -161,22 +164,31 @@ class _Roots:
             )
         return object_origin(obj) is Origin.PROJECT
 
+    def dead_end(self, obj: object) -> bool:
+        """A module outside the project, or its namespace, when only project roots count."""
+        module = self.modules.get(id(obj))
+        return module is not None and object_origin(module) is not Origin.PROJECT
+
     def chain(self, max_depth: int) -> list[object] | None:
         """The path from the nearest root down to the target, or None."""
         try:
-            chain = referrer_chain(self.target, self, max_depth, self.ignore)
+            chain = referrer_chain(self.target, self, max_depth, self.ignore, self.dead_end)
         except _OutOfBudget:
             return None
         return chain if chain and (len(chain) > 1 or id(self.target) in self.held) else None
 
 
 def referrer_chain(
-    target: object, is_root: Callable[[object], bool], max_depth: int, ignore: set[int]
+    target: object,
+    is_root: Callable[[object], bool],
+    max_depth: int,
+    ignore: set[int],
+    dead_end: Callable[[object], bool] = lambda obj: False,
 ) -> list[object] | None:
     """Breadth-first over referrers, a level at a time: the objects from the
     first root found (in the order of a walk of one object at a time) down to
     ``target``, or None when no root is within ``max_depth`` references.
-    Objects whose ids are in ``ignore`` are not followed."""
+    Objects whose ids are in ``ignore``, or that are a ``dead_end``, are not followed."""
     parent: dict[int, object] = {id(target): target}
     walk: list[object] = [parent]  # the walk's own containers, alive so that their ids stay theirs
     ours = ignore | {id(sys._getframe()), id(walk), id(parent)}  # parent: a referrer of the target
@@ -188,12 +200,16 @@ def referrer_chain(
         if depth < max_depth:
             walk.append(level)
             ours.add(id(level))
-            level = _next_level(level, parent, walk, ours)
+            level = _next_level(level, parent, walk, ours, dead_end)
     return None
 
 
 def _next_level(
-    level: list[object], parent: dict[int, object], walk: list[object], ignore: set[int]
+    level: list[object],
+    parent: dict[int, object],
+    walk: list[object],
+    ignore: set[int],
+    dead_end: Callable[[object], bool],
 ) -> list[object]:
     """Every new referrer of ``level``'s objects, ordered by the first of them
     it refers to, which is recorded as its parent. The harness's own objects
@@ -210,7 +226,7 @@ def _next_level(
         places = {id(obj): index for index, obj in enumerate(batch)}
         for source in referrers:
             key = id(source)
-            if key in ignore or key in parent or harness_own(source):
+            if key in ignore or key in parent or harness_own(source) or dead_end(source):
                 continue
             alone = len(batch) == 1 and not is_a(source, types.FunctionType)
             offset = 0 if alone else _first_held(source, places)
@@ -243,22 +259,15 @@ def _path(root: object, parent: dict[int, object]) -> list[object]:
     return chain
 
 
-_OTHER_MODULES: list[tuple[tuple[object, ...], set[int]]] = []  # (modules + roots, ids) of the last call
-
-
-def _other_modules() -> set[int]:
-    """The ids of modules outside the project, their namespaces, and
-    ``sys.modules``; worked out again only when a module comes or goes, or a
-    project root is declared (4 ms for 700 modules)."""
-    key = (*sys.modules.values(), project_roots())
-    if _OTHER_MODULES and _OTHER_MODULES[0][0] == key:
-        return _OTHER_MODULES[0][1]
-    ids = {id(sys.modules)}
-    for module in key[:-1]:
-        if object_origin(module) is not Origin.PROJECT:
-            ids |= {id(module), id(getattr(module, "__dict__", None))}
-    _OTHER_MODULES[:] = [(key, ids)]
-    return ids
+def _loaded_modules() -> dict[int, types.ModuleType]:
+    """Each module of ``sys.modules``, by its id and by its namespace's."""
+    found: dict[int, types.ModuleType] = {}
+    for module in list(sys.modules.values()):
+        found[id(module)] = module
+        namespace = getattr(module, "__dict__", None)
+        if is_a(namespace, dict):
+            found[id(namespace)] = module
+    return found
 
 
 def _binds(module: types.ModuleType, obj: object) -> bool:
