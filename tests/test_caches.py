@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import functools
+import os
 import re
+import sys
+import types
 
 import pytest
 
+from leakharness.measure import caches
 from leakharness.measure.caches import CacheClearer, register_cache, unregister_cache
 
 
@@ -115,3 +119,14 @@ def test_a_new_pattern_every_cycle_is_clean_and_a_kept_one_a_leak() -> None:
     assert check(lambda: re.match("leakharness-same-[a-z]+", "x")).tests[0].verdict.value == "clean"
     leaky = check(lambda: kept.append(re.compile(f"leakharness-kept-{next(numbers)}")))
     assert leaky.tests[0].verdict.value == "leak"
+
+
+def test_the_classes_of_standard_library_modules_are_not_scanned() -> None:
+    assert caches._in_stdlib(os) and caches._in_stdlib(sys)  # sys: built in, no file
+    assert not caches._in_stdlib(sys.modules[__name__])
+    vendored = types.ModuleType("vendored")
+    vendored.__file__ = os.path.join(os.path.dirname(os.__file__), "site-packages", "vendored.py")
+    assert not caches._in_stdlib(vendored)
+    namespace = {"Holder": Holder, "bounded": bounded, "unbounded": unbounded}
+    assert len(caches._lru_wrappers_in(namespace)) == 2  # bounded, and Holder.method
+    assert caches._lru_wrappers_in(namespace, classes=False) == [bounded]
