@@ -54,11 +54,6 @@ def add_project_root(path: str | os.PathLike[str]) -> None:
         origin.cache_clear()
 
 
-def project_roots() -> tuple[str, ...]:
-    """The roots ``add_project_root`` declared, in their order."""
-    return _project_roots
-
-
 @functools.lru_cache(maxsize=256)
 def _real_path(file: str) -> str:
     """``os.path.realpath``, once per file: it makes one ``lstat`` call per

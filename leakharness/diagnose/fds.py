@@ -71,8 +71,17 @@ Identity = str | tuple[int, int]  # what an fd refers to: its /proc link, else d
 
 def fd_identities() -> dict[int, Identity]:
     """Each fd open now, with what it refers to: a number closed and opened
-    again on another pipe, socket or file is told apart."""
-    return _list_fds()[0]
+    again on another pipe, socket or file is told apart. Empty where fds
+    cannot be listed."""
+    for directory in _FD_DIRS:
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            continue
+        # listdir's own fd is listed and already closed: its identity is None.
+        found = {int(name): _identity(directory, name) for name in names if name.isdigit()}
+        return {fd: identity for fd, identity in found.items() if identity is not None}
+    return {}
 
 
 def listed_fds() -> set[int]:
@@ -84,18 +93,6 @@ def listed_fds() -> set[int]:
         except OSError:
             continue
     return set()
-
-
-def _list_fds() -> tuple[dict[int, Identity], str | None]:
-    for directory in _FD_DIRS:
-        try:
-            names = os.listdir(directory)
-        except OSError:
-            continue
-        # listdir's own fd is listed and already closed: its identity is None.
-        found = {int(name): _identity(directory, name) for name in names if name.isdigit()}
-        return {fd: identity for fd, identity in found.items() if identity is not None}, None
-    return {}, UNLISTED
 
 
 def _is_open(fd: int) -> bool:

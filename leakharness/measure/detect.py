@@ -141,11 +141,12 @@ def _judge_made_up_series(samples: Samples, settings: Settings, *, every_shape: 
     _judging_due(0, settings.min_cycles)
     _ = samples.full
     longest = min(settings.max_cycles, MADE_UP_CYCLES)
-    lengths = {settings.min_cycles, FIRST_FULL_WINDOWS, 20, 30, 60, MADE_UP_CYCLES}
-    if not every_shape:
-        lengths = {min(settings.min_cycles, longest)}
-    for cycles in sorted(n for n in lengths if n <= longest):
-        for shape in _SHAPES if every_shape else _SHAPES[:1]:
+    lengths, shapes = [min(settings.min_cycles, longest)], _SHAPES[:1]
+    if every_shape:
+        every = {settings.min_cycles, FIRST_FULL_WINDOWS, 20, 30, 60, MADE_UP_CYCLES}
+        lengths, shapes = sorted(n for n in every if n <= longest), _SHAPES
+    for cycles in lengths:
+        for shape in shapes:
             made_up = Samples([_MadeUp(r, shape) for r in samples.resources], cycles + 1)
             for _ in range(cycles + 1):
                 made_up.record()
