@@ -121,3 +121,77 @@ def test_the_command_line_with_jobs_and_shards(suite: Path) -> None:
     merged = {**verdicts(shards[0].report or {}), **verdicts(shards[1].report or {})}
     assert merged == verdicts(serial.report)
     assert all(s.report and len(s.report["tests"]) == 2 for s in shards)
+
+
+# The first module waits (at most a minute) for a file that the last module writes.
+# Dealt out ahead of time, both modules would go to the first worker and the wait
+# would time out; taken as workers come free, the second worker writes the file.
+WAITS = """
+    import os, time, unittest
+
+    class Waits(unittest.TestCase):
+        def test_waits_for_the_last_module(self):
+            give_up = time.monotonic() + 60
+            while not os.path.exists({flag!r}):
+                self.assertLess(time.monotonic(), give_up, "the last module never ran")
+                time.sleep(0.01)
+
+        def test_other(self):
+            pass
+"""
+WRITES = """
+    import unittest
+
+    class Writes(unittest.TestCase):
+        def test_writes(self):
+            open({flag!r}, "w").close()
+"""
+
+
+def test_a_free_worker_takes_the_next_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    flag = str(tmp_path / "flag")
+    (tmp_path / "test_a_waits.py").write_text(textwrap.dedent(WAITS.format(flag=flag)))
+    (tmp_path / "test_b_clean.py").write_text(textwrap.dedent(CLEAN))
+    (tmp_path / "test_c_writes.py").write_text(textwrap.dedent(WRITES.format(flag=flag)))
+    monkeypatch.chdir(tmp_path)
+    tests = load_tests([str(tmp_path)])
+    assert [len(part) for part in deal(tests, 2)] == [3, 2]  # the waiting and the writing module together
+    report = hunt_in_workers(tests, Settings(max_cycles=40), jobs=2, reload=([str(tmp_path)], "test*.py"))
+    assert {t.id.rsplit(".", 1)[-1]: t.verdict for t in report.tests} == {
+        "test_waits_for_the_last_module": Verdict.CLEAN,
+        "test_other": Verdict.CLEAN,
+        "test_one": Verdict.CLEAN,
+        "test_two": Verdict.CLEAN,
+        "test_writes": Verdict.CLEAN,
+    }
+
+
+SLOW_START = """
+    import time, unittest
+
+    SLEPT = []
+
+    class SlowStart(unittest.TestCase):
+        def test_sleeps_once(self):
+            if not SLEPT:
+                SLEPT.append(time.sleep(1))
+
+        def test_after(self):
+            pass
+"""
+
+
+def test_workers_share_one_run_budget(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Both workers spend a second on their first module; the last module then
+    # finds the run's half second spent, though no worker spent it on that module.
+    for name in ("test_budget_a.py", "test_budget_b.py"):
+        (tmp_path / name).write_text(textwrap.dedent(SLOW_START))
+    (tmp_path / "test_budget_c.py").write_text(textwrap.dedent(WRITES.format(flag=str(tmp_path / "flag"))))
+    monkeypatch.chdir(tmp_path)
+    tests = load_tests([str(tmp_path)])
+    report = hunt_in_workers(tests, Settings(run_budget=0.5), jobs=2, reload=([str(tmp_path)], "test*.py"))
+    last = report.tests[-1]
+    assert (last.id.rsplit(".", 1)[-1], last.reason) == (
+        "test_writes",
+        "not run: the run budget (0.5 s) was spent",
+    )

@@ -48,10 +48,12 @@ def hunt(
     *,
     buffer: bool = False,
     tick: Tick | None = None,
+    spent: float = 0.0,
 ) -> Report:
     """Examine every test and return the run's Report. With ``buffer``, each
     test's output is captured and kept in the reports of errors and leaks;
-    ``tick`` hears from within a test's detection (cycles run, seconds left)."""
+    ``tick`` hears from within a test's detection (cycles run, seconds left);
+    ``spent`` is what the run budget lost before these tests (in a worker)."""
     started = perf_counter()
     reports: list[TestReport] = []
     fixtures = _Fixtures()
@@ -61,7 +63,7 @@ def hunt(
         for index, test in enumerate(tests):
             if progress:
                 progress(index, len(tests), test.id())
-            budgeted = _within_run_budget(settings, perf_counter() - started)
+            budgeted = _within_run_budget(settings, spent + perf_counter() - started)
             if budgeted is None:
                 reason = f"not run: the run budget ({settings.run_budget:g} s) was spent"
                 reports.append(TestReport(test.id(), Verdict.INCONCLUSIVE, reason=reason))

@@ -2,10 +2,12 @@
 (``--shard K/N``) so that a CI matrix splits a suite across machines.
 
 Tests are grouped by module, so that module and class fixtures run once per
-group as in a serial run, and the groups are dealt out biggest first to the
-least loaded worker or shard: the same tests always make the same shards.
-Each worker is a process of its own: its cycles, probes and process state
-never meet another worker's.
+group as in a serial run. Workers take the groups biggest first, each the next
+group as soon as it is free, so that one slow module does not hold up the
+tests dealt out with it. Shards are dealt out biggest first to the least
+loaded shard: the same tests always make the same shards. Each worker is a
+process of its own: its cycles, probes and process state never meet another
+worker's.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import multiprocessing
 import sys
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from time import perf_counter
+from time import perf_counter, time
 
 from leakharness.config import Settings
 from leakharness.errors import LeakHarnessError
@@ -38,14 +40,20 @@ def parse_shard(text: str) -> tuple[int, int]:
     return k - 1, n
 
 
-def deal(tests: list[Test], count: int) -> list[list[int]]:
-    """Indices of ``tests`` in ``count`` parts of about equal size, whole
-    modules together, each part in the original order."""
+def modules(tests: list[Test]) -> list[list[int]]:
+    """Indices of ``tests`` grouped by module, the biggest group first (then
+    in the original order), each group in the original order."""
     groups: dict[str, list[int]] = {}
     for index, test in enumerate(tests):
         groups.setdefault(type(test).__module__, []).append(index)
+    return sorted(groups.values(), key=lambda g: (-len(g), g[0]))
+
+
+def deal(tests: list[Test], count: int) -> list[list[int]]:
+    """Indices of ``tests`` in ``count`` parts of about equal size, whole
+    modules together, each part in the original order."""
     parts: list[list[int]] = [[] for _ in range(count)]
-    for group in sorted(groups.values(), key=lambda g: (-len(g), g[0])):
+    for group in modules(tests):
         min(parts, key=len).extend(group)  # min() takes the first of equals: deterministic
     return [sorted(part) for part in parts]
 
@@ -67,21 +75,23 @@ def hunt_in_workers(
 ) -> Report:
     """Hunt ``tests`` in ``jobs`` processes and merge their reports in test order.
     ``reload`` (targets and pattern) lets a spawned worker find the same tests.
-    Progress comes as workers finish; ``tick`` (progress within a test) cannot
+    Progress comes as modules finish; ``tick`` (progress within a test) cannot
     cross processes and is not called."""
     if jobs < 1:
         raise LeakHarnessError(f"--jobs must be >= 1 (got {jobs})")
-    parts = [part for part in deal(tests, min(jobs, len(tests))) if part]
-    if len(parts) <= 1:
+    groups = modules(tests)
+    if jobs == 1 or len(groups) <= 1:
         return hunt(tests, settings, progress, buffer=buffer, tick=tick)
     started = perf_counter()
-    context = _context()
+    begun = time()  # not perf_counter(): the run budget's start must mean the same in every worker
     _WORKER_TESTS[:] = tests  # what a forked worker inherits
     try:
+        workers = min(jobs, len(groups))
         with ProcessPoolExecutor(
-            len(parts), mp_context=context, initializer=_start_worker, initargs=(*reload, sys.path)
+            workers, mp_context=_context(), initializer=_start_worker, initargs=(*reload, sys.path)
         ) as pool:
-            futures = {pool.submit(_hunt_part, part, settings, buffer): part for part in parts}
+            # Submitted biggest first; each free worker takes the next group.
+            futures = {pool.submit(_hunt_part, group, settings, buffer, begun): group for group in groups}
             reports = _collect(futures, len(tests), progress)
     finally:
         _WORKER_TESTS.clear()
@@ -102,7 +112,7 @@ def _collect(
                 for index, report in zip(futures[future], future.result(), strict=True):
                     reports[index] = report
             if progress:
-                progress(len(reports), total, f"{len(futures) - len(pending)} of {len(futures)} workers done")
+                progress(len(reports), total, f"{len(futures) - len(pending)} of {len(futures)} modules done")
     except BaseException:
         for future in pending:
             future.cancel()
@@ -123,6 +133,7 @@ def _start_worker(targets: list[str], pattern: str, path: list[str]) -> None:
         _WORKER_TESTS.extend(load_tests(targets, pattern))
 
 
-def _hunt_part(indices: list[int], settings: Settings, buffer: bool) -> list[TestReport]:
-    report = hunt([_WORKER_TESTS[i] for i in indices], settings, buffer=buffer)
+def _hunt_part(indices: list[int], settings: Settings, buffer: bool, begun: float) -> list[TestReport]:
+    tests = [_WORKER_TESTS[i] for i in indices]
+    report = hunt(tests, settings, buffer=buffer, spent=max(0.0, time() - begun))
     return list(report.tests)
