@@ -91,7 +91,7 @@ def hunt_in_workers(
             workers, mp_context=_context(), initializer=_start_worker, initargs=(*reload, sys.path)
         ) as pool:
             # Submitted biggest first; each free worker takes the next group.
-            futures = {pool.submit(_hunt_part, group, settings, buffer, begun): group for group in groups}
+            futures = {pool.submit(_hunt_module, group, settings, buffer, begun): group for group in groups}
             reports = _collect(futures, len(tests), progress)
     finally:
         _WORKER_TESTS.clear()
@@ -133,7 +133,7 @@ def _start_worker(targets: list[str], pattern: str, path: list[str]) -> None:
         _WORKER_TESTS.extend(load_tests(targets, pattern))
 
 
-def _hunt_part(indices: list[int], settings: Settings, buffer: bool, begun: float) -> list[TestReport]:
+def _hunt_module(indices: list[int], settings: Settings, buffer: bool, begun: float) -> list[TestReport]:
     tests = [_WORKER_TESTS[i] for i in indices]
     report = hunt(tests, settings, buffer=buffer, spent=max(0.0, time() - begun))
     return list(report.tests)
