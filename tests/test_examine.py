@@ -126,6 +126,7 @@ def replace_a_cyclic_state():
     node = {"payload": [[i] for i in range(200)]}
     node["self"] = node  # freed by a collection only
     STATE["last"] = node
+examine(lambda: None, Settings(), test_id="first")  # a process's first check touches new RSS pages
 for ran_before in (0, 1):
     test = examine(replace_a_cyclic_state, Settings(), test_id="t", ran_before=ran_before)
     grew = [r.resource.value for r in test.resources if r.resource.value != "rss" and len(set(r.series)) > 1]

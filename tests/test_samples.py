@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 import pytest
 
 from leakharness.measure import samples as samples_module
+from leakharness.measure.probes import stride_for
 from leakharness.measure.samples import Samples
 from leakharness.resources import Resource
 
@@ -179,10 +180,27 @@ def test_storage_grows_past_the_preallocated_rows(monkeypatch: pytest.MonkeyPatc
 
 
 def test_a_dear_probe_is_read_every_few_rows_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(samples_module, "stride_for", lambda seconds: 3)
+    monkeypatch.setattr(samples_module, "stride_for", lambda seconds, cycle_seconds: 3)
     samples = Samples([ListProbe(Resource.RSS, range(100))], capacity=8)
     samples.calibrate()  # reads 0
     for _ in range(7):
         samples.record()
     assert samples.stride(Resource.RSS) == 3
     assert samples.series(Resource.RSS) == [1, 1, 1, 2, 2, 2, 3]
+
+
+@pytest.mark.parametrize(
+    ("probe_seconds", "cycle_seconds", "stride"),
+    [
+        (5e-6, 0.0, 1),  # cheap: every cycle
+        (30e-6, 0.0, 3),  # three times the 10 µs budget
+        (3e-3, 0.0, 5),  # never rarer than every 5th cycle
+        (3e-3, 0.0001, 5),  # a fast cycle: the 10 µs budget still holds
+        (0.3e-3, 0.1, 2),  # a 0.1 s cycle affords 0.2 ms a probe
+        (0.3e-3, 0.2, 1),
+    ],
+)
+def test_a_probe_is_read_as_often_as_the_cycle_affords(
+    probe_seconds: float, cycle_seconds: float, stride: int
+) -> None:
+    assert stride_for(probe_seconds, cycle_seconds) == stride

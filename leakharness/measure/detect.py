@@ -58,8 +58,8 @@ def detect(session: Session, probes: tuple[Probe, ...]) -> Detection:
     """Warm up, then sample ``probes`` (the dear ones every few cycles) until
     every resource is settled, ``max_cycles``, or the time budget."""
     settings = session.settings
-    warming = perf_counter()
-    warmed = min(session.ran_before, settings.warmup)
+    warming = last_run = perf_counter()
+    warmed, run_seconds = min(session.ran_before, settings.warmup), 0.0
     while warmed < settings.warmup:
         # What earlier runs left is frozen, what the last one leaves is not: frozen
         # objects are never collected, so state that the first measured cycle
@@ -67,14 +67,15 @@ def detect(session: Session, probes: tuple[Probe, ...]) -> Detection:
         session.state.freeze()
         session.run_cycle()
         warmed += 1
-        if perf_counter() - warming > settings.time_budget * WARMUP_SHARE and warmed >= 2:
+        run_seconds, last_run = perf_counter() - last_run, perf_counter()
+        if last_run - warming > settings.time_budget * WARMUP_SHARE and warmed >= 2:
             break  # a slow cycle: keep most of the budget for measuring
     session.clear_caches.adopt_filling_caches()
     samples = Samples(probes, settings.max_cycles + 1)
     stop, settled_leak = Stop.MAX_CYCLES, None
     started = perf_counter()
     deadline = started + settings.time_budget
-    samples.calibrate()  # a first, timed read of every probe: psutil settles lazily
+    samples.calibrate(run_seconds)  # a first, timed read of every probe: psutil settles lazily
     # A first tick before the baseline row: whatever a tick keeps (the text of a
     # progress bar) is then replaced by the next one, never added (0 blocks per cycle).
     next_tick = _tick(session.tick, 0, deadline, started) if session.tick else started

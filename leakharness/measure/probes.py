@@ -16,7 +16,7 @@ import math
 import os
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from time import perf_counter, sleep
 from typing import Protocol
@@ -25,6 +25,7 @@ import psutil
 
 from leakharness.measure.async_cycle import LoopCycle
 from leakharness.measure.proc_files import proc_file
+from leakharness.measure.thread_cache import ThreadCache
 from leakharness.measure.unclosed import UnclosedWarnings
 from leakharness.resources import Resource
 
@@ -198,7 +199,9 @@ class _MallInfo2(ctypes.Structure):
 class NativeHeap:
     """Bytes in use from the C allocator (glibc ``mallinfo2``): malloc'd and
     not freed, touched or not. Sees a 64 KiB ``malloc`` per cycle exactly
-    (65,552 bytes) where RSS sees one 4 KiB page; costs 0.5 µs."""
+    (65,552 bytes) where RSS sees one 4 KiB page; costs 0.5 µs. Where a
+    cycle takes long enough, the thread's cache of freed chunks is filled
+    before each reading (see ``thread_cache``)."""
 
     resource = Resource.NATIVE_HEAP
 
@@ -211,8 +214,17 @@ class NativeHeap:
         mallinfo2.restype = _MallInfo2
         mallinfo2.argtypes = []
         self._mallinfo2 = mallinfo2
+        self._cache = ThreadCache(libc)
+        self._fill: Callable[[], None] | None = None
+
+    def prepare(self, cycle_seconds: float) -> None:
+        """Fill the thread cache before each reading where cycles of
+        ``cycle_seconds`` afford it."""
+        self._fill = self._cache.fill if self._cache.affordable(cycle_seconds) else None
 
     def sample(self) -> int:
+        if self._fill is not None:
+            self._fill()
         info = self._mallinfo2()
         return int(info.uordblks + info.hblkhd)
 
@@ -250,10 +262,12 @@ PROBE_TYPES: dict[Resource, type] = {
 }
 
 
-# A probe dearer than this is read every few cycles instead of every cycle:
-# counting heap blocks walks every arena (134 µs with a million live objects,
-# 10 µs with ten thousand), which would otherwise dominate a short cycle.
+# A probe dearer than this, or than CYCLE_SHARE of a cycle, is read every few
+# cycles instead of every cycle: counting heap blocks walks every arena (134 µs
+# with a million live objects, 10 µs with ten thousand), which would otherwise
+# dominate a short cycle; a cycle of 0.1 s affords 0.2 ms a probe.
 SAMPLE_BUDGET_SECONDS = 10e-6
+CYCLE_SHARE = 0.002
 MAX_STRIDE = 5
 
 
@@ -286,7 +300,9 @@ def make_probes(resources: Iterable[Resource], cycle: LoopCycle | None = None) -
     return ProbeSet(tuple(probes), tuple(notes))
 
 
-def stride_for(seconds: float) -> int:
-    """Read a probe that took ``seconds`` every this many cycles. Time it once
-    the heap is frozen: gc objects cost 3 ms a read before, 0.3 µs after."""
-    return max(1, min(MAX_STRIDE, math.ceil(seconds / SAMPLE_BUDGET_SECONDS)))
+def stride_for(seconds: float, cycle_seconds: float = 0.0) -> int:
+    """Read a probe that took ``seconds`` every this many cycles of
+    ``cycle_seconds``. Time it once the heap is frozen: gc objects cost 3 ms
+    a read before, 0.3 µs after."""
+    budget = max(SAMPLE_BUDGET_SECONDS, CYCLE_SHARE * cycle_seconds)
+    return max(1, min(MAX_STRIDE, math.ceil(seconds / budget)))

@@ -52,14 +52,18 @@ class Samples:
             column.frombytes(bytes(8 * more))
         self._rows.extend(range(allocated + 1, allocated + more + 1))
 
-    def calibrate(self) -> tuple[int, ...]:
-        """Time one read of every probe (kept as nothing), and from then on read
-        the dear ones every few rows; returns the strides."""
+    def calibrate(self, cycle_seconds: float = 0.0) -> tuple[int, ...]:
+        """Let each probe choose how to read for cycles of ``cycle_seconds``,
+        time one read of it (kept as nothing), and from then on read the dear
+        ones every few rows; returns the strides."""
         strides = []
         for probe in self.probes:
+            prepare = getattr(probe, "prepare", None)
+            if prepare is not None:
+                prepare(cycle_seconds)
             started = perf_counter()
             probe.sample()
-            strides.append(stride_for(perf_counter() - started))
+            strides.append(stride_for(perf_counter() - started, cycle_seconds))
         self._reads = tuple((p, c, s) for (p, c), s in zip(self._pairs, strides, strict=True))
         return tuple(strides)
 
