@@ -204,3 +204,38 @@ def test_a_probe_is_read_as_often_as_the_cycle_affords(
     probe_seconds: float, cycle_seconds: float, stride: int
 ) -> None:
     assert stride_for(probe_seconds, cycle_seconds) == stride
+
+
+def test_python_counters_are_read_first_and_the_thread_count_before_memory() -> None:
+    read: list[Resource] = []
+
+    class Logged:
+        def __init__(self, resource: Resource) -> None:
+            self.resource = resource
+
+        def sample(self) -> int:
+            read.append(self.resource)
+            return len(read)
+
+    made = [
+        Resource.RSS,
+        Resource.NATIVE_THREADS,
+        Resource.FDS,
+        Resource.OBJECTS,
+        Resource.NATIVE_HEAP,
+        Resource.HEAP,
+    ]
+    samples = Samples([Logged(r) for r in made], capacity=4)
+    samples.calibrate()
+    read.clear()
+    samples.record()
+    assert read == [
+        Resource.HEAP,
+        Resource.OBJECTS,
+        Resource.NATIVE_THREADS,
+        Resource.RSS,
+        Resource.FDS,
+        Resource.NATIVE_HEAP,
+    ]
+    assert samples.resources == tuple(made)  # reported in the order asked for
+    assert samples.series(Resource.HEAP) == [1]

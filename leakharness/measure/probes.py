@@ -18,7 +18,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from time import perf_counter, sleep
+from time import perf_counter_ns, sleep
 from typing import Protocol
 
 import psutil
@@ -127,6 +127,9 @@ class FileDescriptors(_ProcessProbe):
 # join() returns before the operating-system thread is gone: after a pool of 8
 # was shut down, 59 of 200 reads still counted some of them, all gone in 5 ms.
 LINGER = 0.02
+# Waited for in integer nanoseconds: floats go back to a free list when dropped,
+# so a wait that made floats moved the heap's block count by 1 to 3, read next.
+_LINGER_NS, _LINGER_STEP = int(LINGER * 1e9), LINGER / 20
 
 
 class NativeThreads(_ProcessProbe):
@@ -144,9 +147,9 @@ class NativeThreads(_ProcessProbe):
         Python's beyond those counted last time may take ``LINGER`` to fall."""
         count = self._read()
         if count - threading.active_count() > self._others:
-            deadline = perf_counter() + LINGER
-            while count - threading.active_count() > self._others and perf_counter() < deadline:
-                sleep(LINGER / 20)
+            deadline = perf_counter_ns() + _LINGER_NS
+            while count - threading.active_count() > self._others and perf_counter_ns() < deadline:
+                sleep(_LINGER_STEP)
                 count = self._read()
         self._others = count - threading.active_count()
         return count
