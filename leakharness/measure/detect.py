@@ -67,8 +67,9 @@ def detect(session: Session, probes: tuple[Probe, ...]) -> Detection:
         session.state.freeze()
         session.run_cycle()
         warmed += 1
-        run_seconds, last_run = perf_counter() - last_run, perf_counter()
-        if last_run - warming > settings.time_budget * WARMUP_SHARE and warmed >= 2:
+        now = perf_counter()
+        run_seconds, last_run = now - last_run, now
+        if now - warming > settings.time_budget * WARMUP_SHARE and warmed >= 2:
             break  # a slow cycle: keep most of the budget for measuring
     session.clear_caches.adopt_filling_caches()
     samples = Samples(probes, settings.max_cycles + 1)

@@ -31,7 +31,9 @@ from leakharness.resources import Resource
 
 
 class Probe(Protocol):
-    """Reads the current amount of one resource."""
+    """Reads the current amount of one resource. A probe may also have
+    ``prepare(cycle_seconds)``, called before its first timed read, to
+    choose how it reads for cycles that take that long."""
 
     resource: Resource
 

@@ -19,6 +19,7 @@ from leakharness.resources import Resource
 
 PREALLOCATED = 4096
 _Read = tuple[Probe, "array[int]", int]  # a probe, its column, its stride
+_READ_FIRST = (Resource.HEAP, Resource.OBJECTS, Resource.NATIVE_THREADS)  # in this order
 
 
 class Samples:
@@ -100,5 +101,9 @@ def _in_read_order(reads: tuple[_Read, ...]) -> tuple[_Read, ...]:
     showed +1,392 and -1,392 native heap bytes at random cycles, and its
     RSS moved twice as much. Read after the thread count, an empty cycle's
     heap blocks went up and down by 3 every other row."""
-    first = (Resource.HEAP, Resource.OBJECTS, Resource.NATIVE_THREADS)
-    return tuple(sorted(reads, key=lambda read: first.index(r) if (r := read[0].resource) in first else 3))
+
+    def rank(read: _Read) -> int:
+        resource = read[0].resource
+        return _READ_FIRST.index(resource) if resource in _READ_FIRST else len(_READ_FIRST)
+
+    return tuple(sorted(reads, key=rank))
