@@ -73,26 +73,27 @@ def fd_identities() -> dict[int, Identity]:
     """Each fd open now, with what it refers to: a number closed and opened
     again on another pipe, socket or file is told apart. Empty where fds
     cannot be listed."""
-    for directory in _FD_DIRS:
-        try:
-            names = os.listdir(directory)
-        except OSError:
-            continue
-        # listdir's own fd is listed and already closed: its identity is None.
-        found = {int(name): _identity(directory, name) for name in names if name.isdigit()}
-        return {fd: identity for fd, identity in found.items() if identity is not None}
-    return {}
+    directory, names = _fd_names()
+    # listdir's own fd is listed and already closed: its identity is None.
+    found = {int(name): _identity(directory, name) for name in names}
+    return {fd: identity for fd, identity in found.items() if identity is not None}
 
 
 def listed_fds() -> set[int]:
     """The fd numbers one directory read lists, without checking each: the
     read's own descriptor is among them."""
+    return {int(name) for name in _fd_names()[1]}
+
+
+def _fd_names() -> tuple[str, list[str]]:
+    """The first fd directory that can be read, and the fd numbers it lists
+    (none where neither can be read)."""
     for directory in _FD_DIRS:
         try:
-            return {int(name) for name in os.listdir(directory) if name.isdigit()}
+            return directory, [name for name in os.listdir(directory) if name.isdigit()]
         except OSError:
             continue
-    return set()
+    return "", []
 
 
 def _is_open(fd: int) -> bool:
@@ -120,13 +121,15 @@ def _identity(directory: str, name: str) -> Identity | None:
 
 def describe_fds(before: set[int], appeared: dict[int, Site] | None = None) -> Findings[FdInfo]:
     """The fds open now and not in ``before``, with what each one is and
-    where it came from: where its file or socket object was created, when
-    tracemalloc is tracing, else the line ``appeared`` says was running."""
+    where it came from: the site ``appeared`` gives (where it was created,
+    or the line running when it appeared), else, when tracemalloc is
+    tracing, where its file or socket object was created."""
     now = open_fds()
     new = sorted(now - before)
     notes = [] if now else [UNLISTED]
     process = _Process()
-    sites = {**(appeared or {}), **fd_creation_sites(set(new))}
+    given = appeared or {}
+    sites = {**given, **fd_creation_sites(set(new) - given.keys())}
     infos = [_describe(fd, process, sites.get(fd)) for fd in new]
     notes.extend(process.notes)
     return Findings(tuple(info for info in infos if info is not None), tuple(notes))

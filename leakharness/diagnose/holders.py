@@ -33,7 +33,7 @@ import objgraph
 
 from leakharness.diagnose.findings import type_name
 from leakharness.diagnose.holder_steps import Holder, steps
-from leakharness.diagnose.object_origin import harness_own, is_a, object_origin
+from leakharness.diagnose.object_origin import harness_own, is_a, is_any, object_origin
 from leakharness.diagnose.references import frame_locals
 from leakharness.frames import Origin, origin
 
@@ -154,7 +154,7 @@ class _Roots:
         held = self.held.get(id(obj))
         if held is not None:
             return not self.project_only or object_origin(held[0]) is Origin.PROJECT
-        if obj is self.target or not issubclass(type(obj), (types.ModuleType, type, threading.local)):
+        if obj is self.target or not is_any(obj, (types.ModuleType, type, threading.local)):
             return False
         if not self.project_only:
             return True
@@ -299,7 +299,7 @@ def _frame_variables(frames: list[types.FrameType]) -> dict[int, tuple[types.Fra
         if not isinstance(variables, dict) or variables is frame.f_globals:
             continue
         for name, value in variables.items():
-            if _closure(value) or not issubclass(type(value), (types.FunctionType, types.ModuleType, type)):
+            if _closure(value) or not is_any(value, (types.FunctionType, types.ModuleType, type)):
                 held.setdefault(id(value), (frame, name))
     return held
 

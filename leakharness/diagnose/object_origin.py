@@ -39,7 +39,12 @@ def is_a(obj: object, kind: type[_T]) -> TypeGuard[_T]:
     return issubclass(type(obj), kind)
 
 
+def is_any(obj: object, kinds: tuple[type, ...]) -> bool:
+    """``is_a`` for any of ``kinds``."""
+    return issubclass(type(obj), kinds)
+
+
 def harness_own(obj: object) -> bool:
     """An instance, function or frame of the harness's (its modules and
     classes are roots like any other)."""
-    return not issubclass(type(obj), (types.ModuleType, type)) and object_origin(obj) is Origin.HARNESS
+    return not is_any(obj, (types.ModuleType, type)) and object_origin(obj) is Origin.HARNESS

@@ -143,6 +143,8 @@ class _MadeUp:
 
 
 def _judge_made_up_series(samples: Samples, settings: Settings, *, every_shape: bool) -> None:
+    """Run the judging code once before the baseline (see above): on made-up
+    series of ``samples``' resources, and the loop's own checks too."""
     _judging_due(0, settings.min_cycles)
     _ = samples.full
     longest = min(settings.max_cycles, MADE_UP_CYCLES)
